@@ -1,0 +1,55 @@
+// Accuracy of a cascade run against reference labels, per frame and per
+// NoScope window. Thread-safe (pure functions).
+//
+// Per frame: fp_rate = FP / (FP + TN) (share of truly negative frames
+// labelled positive), fn_rate = FN / (FN + TP), accuracy = (TP + TN) / frames.
+// Per window: the range is cut into consecutive windows of `window` frames
+// (the last, shorter one included); a window is positive when at least
+// `window_min_positive` of its frames are (scaled down for the short window);
+// the same rates are computed over windows.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/roi.h"
+#include "labels/label_csv.h"
+#include "labels/prediction_csv.h"
+
+namespace dnoscope::labels {
+
+struct EvalOptions {
+  // Frames to compare; end defaults to the last frame of the predictions.
+  FrameRange range;
+  // NoScope's window size and positives needed.
+  int window = 30;
+  int window_min_positive = 28;
+};
+
+struct EvalResult {
+  int64_t frames = 0;
+  int64_t true_positives = 0;
+  int64_t false_positives = 0;
+  int64_t true_negatives = 0;
+  int64_t false_negatives = 0;
+  double fp_rate = 0;
+  double fn_rate = 0;
+  double accuracy = 0;
+  int64_t windows = 0;
+  double window_fp_rate = 0;
+  double window_fn_rate = 0;
+  double window_accuracy = 0;
+};
+
+// Compares predictions with truth over options.range. Errors (InvalidArgument):
+// a frame of the range missing from the predictions, bad window settings.
+absl::StatusOr<EvalResult> Evaluate(const LabelIndex& truth,
+                                    std::span<const FrameResult> predictions,
+                                    const EvalOptions& options);
+
+// JSON object with the EvalResult fields (snake_case keys).
+std::string EvalResultToJson(const EvalResult& result);
+
+}  // namespace dnoscope::labels

@@ -1,0 +1,73 @@
+// The cascade's per-frame output CSV:
+//   frame,label,status,diff_score,specialized_confidence,reference_confidence
+// one row per frame in frame order; label is 0/1; status is one of
+// skipped, diff_reused, specialized, reference, corrupt; scores a stage did
+// not compute are empty.
+//
+// Thread-safety: free functions are thread-safe; PredictionCsvWriter is not.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace dnoscope::labels {
+
+// How a frame got its label.
+enum class FrameStatus {
+  kSkipped,      // not sampled (--skip): copies the previous sampled frame's label
+  kDiffReused,   // difference detector: too similar to its reference frame
+  kSpecialized,  // specialized model was certain (c <= c_low or c >= c_high)
+  kReference,    // reference detector decided
+  kCorrupt,      // undecodable frame: copies the previous frame's label
+};
+inline constexpr int kNumFrameStatuses = 5;
+
+std::string_view FrameStatusName(FrameStatus status);
+absl::StatusOr<FrameStatus> ParseFrameStatus(std::string_view name);
+
+struct FrameResult {
+  int64_t frame = 0;
+  bool label = false;
+  FrameStatus status = FrameStatus::kReference;
+  // NaN when the stage did not run for this frame.
+  float diff_score = std::nanf("");
+  float specialized_confidence = std::nanf("");
+  float reference_confidence = std::nanf("");
+};
+
+inline constexpr std::string_view kPredictionCsvHeader =
+    "frame,label,status,diff_score,specialized_confidence,reference_confidence";
+
+// Errors: "<source_name>:<line>: <what>" (InvalidArgument).
+absl::StatusOr<std::vector<FrameResult>> ParsePredictionCsv(std::string_view text,
+                                                            std::string_view source_name);
+// NotFound when missing.
+absl::StatusOr<std::vector<FrameResult>> ReadPredictionCsv(const std::string& path);
+
+// Formats one CSV row (no newline).
+std::string FormatPredictionRow(const FrameResult& result);
+
+class PredictionCsvWriter {
+ public:
+  // `path` "-" writes to stdout.
+  static absl::StatusOr<std::unique_ptr<PredictionCsvWriter>> Open(const std::string& path);
+  ~PredictionCsvWriter();
+  absl::Status Write(const FrameResult& result);
+  absl::Status Close();
+
+ private:
+  PredictionCsvWriter(FILE* file, std::string path, bool owned)
+      : file_(file), path_(std::move(path)), owned_(owned) {}
+  FILE* file_;
+  std::string path_;
+  bool owned_;
+};
+
+}  // namespace dnoscope::labels

@@ -1,0 +1,95 @@
+// The Model interface: a batch of named tensors in, named tensors out, plus
+// metadata describing them. Every backend (OpenCV DNN, HOG, replay) and, in
+// later issues, the model server and the remote client stages speak it.
+//
+// Conventions for the two roles a model plays in the cascade:
+//  - Detector (reference): input "image" UINT8 [H,W,3] BGR (any H, W), and
+//    optionally "frame_index" INT64 [1] (required by the replay backend);
+//    output "detections" FP32 [N,6] rows (class_id, score, x1, y1, x2, y2) in
+//    pixels of the image that was sent. class_id indexes metadata().class_names.
+//  - Classifier (specialized): one UINT8 [N,H,W,3] input, one FP32 [N,1]
+//    output holding the confidence that the object is present; names come
+//    from the model (see metadata()).
+//
+// Thread-safety: a Model instance is NOT thread-safe (OpenCV nets are not);
+// load one instance per thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/tensor.h"
+#include "opencv2/core.hpp"
+
+namespace dnoscope::models {
+
+enum class ModelKind { kDetector, kClassifier };
+
+struct TensorSpec {
+  std::string name;
+  DataType dtype = DataType::kFp32;
+  // -1 marks a variable dimension.
+  std::vector<int64_t> shape;
+};
+
+struct ModelMetadata {
+  std::string name;
+  int64_t version = 1;
+  // "opencv_dnn", "hog", "replay".
+  std::string backend;
+  // Finer format: "darknet", "onnx", "hog", "replay".
+  std::string platform;
+  ModelKind kind = ModelKind::kDetector;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  // Largest batch one Infer call accepts (0: no batch dimension).
+  int max_batch_size = 0;
+  // Detector class names, indexed by class_id.
+  std::vector<std::string> class_names;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const ModelMetadata& metadata() const = 0;
+  // Runs the model. InvalidArgument for missing/mis-shaped inputs (message
+  // names the tensor and the expected shape), Internal for backend failures.
+  virtual absl::StatusOr<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) = 0;
+};
+
+// One detected box, in pixels of the image the detector was given.
+struct BoxDetection {
+  int class_id = 0;
+  float score = 0;
+  float x1 = 0;
+  float y1 = 0;
+  float x2 = 0;
+  float y2 = 0;
+};
+
+inline constexpr char kImageInput[] = "image";
+inline constexpr char kFrameIndexInput[] = "frame_index";
+inline constexpr char kDetectionsOutput[] = "detections";
+
+// FP32 [N,6] "detections" tensor.
+Tensor DetectionsToTensor(const std::vector<BoxDetection>& detections);
+// Inverse; InvalidArgument when not FP32 [N,6].
+absl::StatusOr<std::vector<BoxDetection>> DetectionsFromTensor(const Tensor& tensor);
+
+// UINT8 [H,W,3] tensor holding a copy of a BGR uint8 image.
+Tensor ImageToTensor(const cv::Mat& bgr, std::string name = kImageInput);
+// UINT8 [N,H,W,3] tensor from same-size BGR uint8 images.
+Tensor ImagesToBatchTensor(const std::vector<cv::Mat>& bgr, std::string name);
+// A CV_8UC3 header over a UINT8 [H,W,3] tensor's data (no copy; `tensor`
+// must outlive the result). InvalidArgument for other types/shapes.
+absl::StatusOr<cv::Mat> TensorToImage(const Tensor& tensor);
+
+// Convenience for detector callers: builds the inputs, runs, decodes.
+absl::StatusOr<std::vector<BoxDetection>> Detect(Model& model, const cv::Mat& bgr,
+                                                 int64_t frame_index);
+// Convenience for classifier callers: one confidence per image.
+absl::StatusOr<std::vector<float>> Classify(Model& model, const std::vector<cv::Mat>& bgr);
+
+}  // namespace dnoscope::models

@@ -1,0 +1,86 @@
+// A model's config.json in a model repository:
+//
+//   <repo>/<model>/config.json
+//   <repo>/<model>/<version>/<files>      (version: a positive integer folder)
+//
+// config.json fields (all but "backend" optional):
+//   "name":            string, defaults to the folder name
+//   "backend":         "opencv_dnn" | "hog" | "replay"
+//   "kind":            "detector" | "classifier"   (opencv_dnn; default detector)
+//   "files":           {"model": "x.onnx" | "x.cfg", "weights": "x.weights",
+//                       "names": "coco.names", "labels": "labels.csv"}
+//                      paths relative to the version folder
+//   "max_batch_size":  int (default 0 for detectors, 64 for classifiers)
+//   "instance_count":  int (default 1)
+//   "dynamic_batching": {"max_queue_delay_us": int, "preferred_batch_sizes": [int]}
+//   "detector":        {"format": "darknet"|"yolov5"|"yolov8", "input_width": int,
+//                       "input_height": int, "letterbox": bool,
+//                       "confidence_threshold": float, "nms_threshold": float,
+//                       "class_thresholds": {"person": float, ...},
+//                       "class_agnostic_nms": bool, "swap_rb": bool, "scale": float}
+//   "classifier":      {"input_width": int, "input_height": int}
+//   "hog":             {"hit_threshold": float, "win_stride": int, "scale": float,
+//                       "max_width": int}
+//   "replay":          {"service_time_ms": float, "object_name": string}
+// Unknown keys are rejected so that typos do not pass silently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "models/detector_head.h"
+
+namespace dnoscope::models {
+
+struct HogOptions {
+  // SVM hit threshold passed to detectMultiScale.
+  double hit_threshold = 0;
+  // Window stride in pixels.
+  int win_stride = 8;
+  // Scale step between pyramid levels.
+  double scale = 1.05;
+  // Frames wider than this are downscaled before detection (0: never);
+  // boxes are mapped back to the input's pixels.
+  int max_width = 0;
+};
+
+struct ReplayOptions {
+  // Emulated service time per request.
+  double service_time_ms = 0;
+  // When set, only rows with this object name are replayed.
+  std::string object_name;
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string backend;
+  std::string kind = "detector";
+  std::string model_file;
+  std::string weights_file;
+  std::string names_file;
+  std::string labels_file;
+  int max_batch_size = 0;
+  int instance_count = 1;
+  int64_t max_queue_delay_us = 0;
+  std::vector<int> preferred_batch_sizes;
+  DetectorHeadOptions detector;
+  int classifier_width = 50;
+  int classifier_height = 50;
+  HogOptions hog;
+  ReplayOptions replay;
+};
+
+// Parses config.json text. `source_name` prefixes errors; InvalidArgument
+// names the offending key and the expected type.
+absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text,
+                                             std::string_view source_name,
+                                             std::string_view default_name);
+
+// Serializes a config (used by tools that write repositories).
+std::string ModelConfigToJson(const ModelConfig& config);
+
+}  // namespace dnoscope::models
