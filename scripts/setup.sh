@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  cmake ninja-build g++ ccache pkg-config git
+  cmake ninja-build g++ ccache pkg-config git bc
   libopencv-dev opencv-doc ffmpeg
   libcli11-dev libspdlog-dev nlohmann-json3-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -1,1 +1,34 @@
-int main() { return 0; }
+// dnoscope: Distributed NoScope. One binary, one subcommand per job; this
+// file only wires subcommands to the command line and turns errors into a
+// message and an exit code.
+#include <cstdio>
+#include <vector>
+
+#include "commands.h"
+#include "common/logging.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "dnoscope - which frames of this fixed-camera video contain a <person|car|...>?\n"
+      "A NoScope cascade: difference detector -> specialized CNN -> reference detector."};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "Log level: trace, debug, info, warn, error, off")
+      ->capture_default_str();
+  std::vector<dnoscope::app::Command> commands = {
+      dnoscope::app::AddSynthCommand(app), dnoscope::app::AddLabelCommand(app),
+      dnoscope::app::AddRunCommand(app), dnoscope::app::AddEvalCommand(app),
+      dnoscope::app::AddInfoCommand(app)};
+  CLI11_PARSE(app, argc, argv);
+  dnoscope::SetupLogging(log_level);
+  for (const dnoscope::app::Command& command : commands) {
+    if (!command.app->parsed()) continue;
+    const absl::Status status = command.run();
+    if (!status.ok()) {
+      std::fprintf(stderr, "dnoscope %s: error: %s\n", command.app->get_name().c_str(),
+                   std::string(status.message()).c_str());
+      return 1;
+    }
+  }
+  return 0;
+}

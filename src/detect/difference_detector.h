@@ -23,7 +23,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +37,9 @@ enum class DiffMetric { kGlobalMse, kBlockedMse };
 enum class BlockReduce { kMax, kWeightedSum };
 enum class ReferenceMode { kAnchor, kDelta, kBackground };
 
+// Largest accepted DiffOptions::delta.
+inline constexpr int kMaxDelta = 1 << 16;
+
 struct DiffOptions {
   DiffMetric metric = DiffMetric::kGlobalMse;
   // Resolution the frames are compared at.
@@ -50,7 +52,8 @@ struct DiffOptions {
   // kWeightedSum: one weight per block, row-major; empty = 1/(rows*cols) each.
   std::vector<double> block_weights;
   ReferenceMode reference = ReferenceMode::kAnchor;
-  // kDelta: compare with the frame `delta` processed frames earlier (>= 1).
+  // kDelta: compare with the frame `delta` processed frames earlier
+  // (1 <= delta <= kMaxDelta; memory grows with delta x frame size).
   int delta = 1;
   // Changed when score > threshold.
   double threshold = 0;
@@ -65,6 +68,7 @@ absl::Status ParseReferenceMode(std::string_view text, DiffOptions* options);
 // Inverse of the parsers, for configs and summaries.
 std::string ReferenceModeString(const DiffOptions& options);
 std::string_view DiffMetricName(DiffMetric metric);
+std::string_view BlockReduceName(BlockReduce reduce);
 
 struct DiffDecision {
   // The metric against the reference frame; NaN when there was none (first frames).
@@ -80,16 +84,24 @@ class DifferenceDetector {
  public:
   // `background` (BGR uint8, any size; resized to width x height) is required
   // for kBackground and ignored otherwise. InvalidArgument for bad options
-  // (non-positive sizes, grid larger than the frame, wrong weight count,
-  // delta < 1, negative threshold, missing background).
+  // (non-positive sizes; for kBlockedMse a grid larger than the frame, a
+  // non-empty block_weights of the wrong count or with negative/non-finite
+  // weights; delta outside [1, kMaxDelta]; negative or NaN threshold; missing
+  // or non-CV_8UC3 background).
   static absl::StatusOr<std::unique_ptr<DifferenceDetector>> Create(const DiffOptions& options,
                                                                     const cv::Mat& background = {});
 
   // Scores frame `frame_index` (BGR uint8, exactly width x height) against its
   // reference and updates the reference state. Frame indices must increase.
+  // The frame is copied only when it becomes a reference (anchor: when
+  // changed; delta: always, into a recycled buffer). A frame of another size
+  // or type is reported changed (score NaN), logged once, and empties the
+  // reference slot it would have filled (so the next frame is changed too).
   DiffDecision Process(int64_t frame_index, const cv::Mat& frame);
 
-  // The metric between two width x height frames (no state change).
+  // The metric between two frames of the same size (normally width x height;
+  // no state change). NaN when sizes or types (CV_8UC3) differ, or the frame
+  // is smaller than the blocked-MSE grid.
   double Score(const cv::Mat& a, const cv::Mat& b) const;
 
   const DiffOptions& options() const { return options_; }
@@ -97,23 +109,41 @@ class DifferenceDetector {
  private:
   explicit DifferenceDetector(DiffOptions options) : options_(std::move(options)) {}
 
+  // A reference frame; index < 0 marks an empty slot.
   struct Stored {
-    int64_t index;
+    int64_t index = -1;
     cv::Mat frame;
   };
+
+  DiffDecision ProcessAnchor(int64_t frame_index, const cv::Mat& frame);
+  DiffDecision ProcessDelta(int64_t frame_index, const cv::Mat& frame);
+  DiffDecision ProcessBackground(const cv::Mat& frame) const;
+  DiffDecision RejectFrame(int64_t frame_index, const cv::Mat& frame);
+  DiffDecision Compare(const Stored& reference, const cv::Mat& frame) const;
+  void StoreFrame(int64_t frame_index, const cv::Mat& frame, Stored* slot) const;
+  // Score() without the size checks.
+  double ScoreUnchecked(const cv::Mat& a, const cv::Mat& b) const;
+
   DiffOptions options_;
+  // Per-block weights for BlockReduce::kWeightedSum (defaults resolved).
+  std::vector<double> weights_;
   cv::Mat background_;
-  // kAnchor: at most one entry; kDelta: the last `delta` processed frames.
-  std::deque<Stored> history_;
-  // Recycled buffers so that steady state does not allocate.
-  std::vector<cv::Mat> spare_;
+  // kAnchor: one slot; kDelta: `delta` slots used round-robin, so that the
+  // slot about to be overwritten holds the frame processed `delta` calls ago.
+  // Buffers are allocated once and then recycled (no steady-state allocation).
+  std::vector<Stored> ring_;
+  size_t next_slot_ = 0;
+  bool warned_bad_frame_ = false;
 };
 
-// Sum over i of (a[i] - b[i])^2. Vectorised (AVX2 when the CPU has it).
+// Sum over i of (a[i] - b[i])^2, exact. Vectorised: AVX2 when the CPU has it
+// (checked once at run time), SSE2 otherwise.
 uint64_t SumSquaredDiff(const uint8_t* a, const uint8_t* b, size_t n);
 
-// Per-block MSE of two same-size continuous CV_8UC3 frames, row-major into
-// `out` (resized to rows*cols). Blocks split the frame as evenly as possible.
+// Per-block MSE of two same-size CV_8UC3 frames, row-major into `out`
+// (resized to rows*cols). Blocks split the frame as evenly as possible: block
+// row r spans pixel rows [r*H/rows, (r+1)*H/rows) (likewise for columns).
+// Requires 1 <= rows <= H and 1 <= cols <= W.
 void BlockMse(const cv::Mat& a, const cv::Mat& b, int rows, int cols, std::vector<double>* out);
 
 }  // namespace dnoscope::detect

@@ -1,1 +1,154 @@
-// placeholder: implemented by the module owner
+#include "labels/evaluation.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/status_macros.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+
+namespace dnoscope::labels {
+namespace {
+
+struct Confusion {
+  int64_t tp = 0;
+  int64_t fp = 0;
+  int64_t tn = 0;
+  int64_t fn = 0;
+
+  void Add(bool truth, bool predicted) {
+    if (truth) {
+      ++(predicted ? tp : fn);
+    } else {
+      ++(predicted ? fp : tn);
+    }
+  }
+  int64_t total() const { return tp + fp + tn + fn; }
+};
+
+double Ratio(int64_t num, int64_t den) {
+  return den == 0 ? 0.0 : static_cast<double>(num) / static_cast<double>(den);
+}
+
+absl::Status CheckOptions(const EvalOptions& options) {
+  if (options.window < 1) {
+    return absl::InvalidArgumentError(fmt::format("window must be >= 1, got {}", options.window));
+  }
+  if (options.window_min_positive < 1 || options.window_min_positive > options.window) {
+    return absl::InvalidArgumentError(
+        fmt::format("window_min_positive must be in [1, window={}], got {}", options.window,
+                    options.window_min_positive));
+  }
+  if (options.range.start < 0) {
+    return absl::InvalidArgumentError(fmt::format("negative range start {}", options.range.start));
+  }
+  return absl::OkStatus();
+}
+
+// Resolves the range end: explicit, or the last predicted frame + 1.
+absl::StatusOr<int64_t> RangeEnd(std::span<const FrameResult> predictions,
+                                 const FrameRange& range) {
+  int64_t end = 0;
+  if (range.end) {
+    end = *range.end;
+  } else {
+    for (const FrameResult& r : predictions) end = std::max(end, r.frame + 1);
+  }
+  if (end <= range.start) {
+    return absl::InvalidArgumentError(fmt::format("empty evaluation range {}:{} ({} predictions)",
+                                                  range.start, end, predictions.size()));
+  }
+  return end;
+}
+
+// Predicted labels of frames [start, end), one per frame; 0/1.
+absl::StatusOr<std::vector<uint8_t>> DensePredictions(std::span<const FrameResult> predictions,
+                                                      int64_t start, int64_t end) {
+  constexpr uint8_t kMissing = 2;
+  std::vector<uint8_t> dense(static_cast<size_t>(end - start), kMissing);
+  for (const FrameResult& r : predictions) {
+    if (r.frame < start || r.frame >= end) continue;
+    uint8_t& slot = dense[r.frame - start];
+    if (slot != kMissing) {
+      return absl::InvalidArgumentError(fmt::format("frame {} is predicted twice", r.frame));
+    }
+    slot = r.label ? 1 : 0;
+  }
+  const auto missing = std::find(dense.begin(), dense.end(), kMissing);
+  if (missing != dense.end()) {
+    const int64_t count = std::count(missing, dense.end(), kMissing);
+    return absl::InvalidArgumentError(
+        fmt::format("no prediction for frame {} ({} of the {} frames in range {}:{} missing)",
+                    start + (missing - dense.begin()), count, dense.size(), start, end));
+  }
+  return dense;
+}
+
+// Per NoScope window: positive when >= the (length-scaled) minimum of its frames are.
+Confusion CountWindows(const LabelIndex& truth, const std::vector<uint8_t>& predicted,
+                       int64_t start, const EvalOptions& options) {
+  Confusion windows;
+  const int64_t n = static_cast<int64_t>(predicted.size());
+  for (int64_t w = 0; w < n; w += options.window) {
+    const int64_t len = std::min<int64_t>(options.window, n - w);
+    // ceil(min_positive * len / window): equals min_positive for full windows.
+    const int64_t need = (options.window_min_positive * len + options.window - 1) / options.window;
+    int64_t truth_positive = 0;
+    int64_t predicted_positive = 0;
+    for (int64_t i = w; i < w + len; ++i) {
+      truth_positive += truth.Positive(start + i) ? 1 : 0;
+      predicted_positive += predicted[i];
+    }
+    windows.Add(truth_positive >= need, predicted_positive >= need);
+  }
+  return windows;
+}
+
+}  // namespace
+
+absl::StatusOr<EvalResult> Evaluate(const LabelIndex& truth,
+                                    std::span<const FrameResult> predictions,
+                                    const EvalOptions& options) {
+  DNS_RETURN_IF_ERROR(CheckOptions(options));
+  const int64_t start = options.range.start;
+  DNS_ASSIGN_OR_RETURN(const int64_t end, RangeEnd(predictions, options.range));
+  DNS_ASSIGN_OR_RETURN(std::vector<uint8_t> predicted, DensePredictions(predictions, start, end));
+  Confusion frames;
+  for (int64_t f = start; f < end; ++f) frames.Add(truth.Positive(f), predicted[f - start] != 0);
+  const Confusion windows = CountWindows(truth, predicted, start, options);
+
+  EvalResult r;
+  r.frames = frames.total();
+  r.true_positives = frames.tp;
+  r.false_positives = frames.fp;
+  r.true_negatives = frames.tn;
+  r.false_negatives = frames.fn;
+  r.fp_rate = Ratio(frames.fp, frames.fp + frames.tn);
+  r.fn_rate = Ratio(frames.fn, frames.fn + frames.tp);
+  r.accuracy = Ratio(frames.tp + frames.tn, frames.total());
+  r.windows = windows.total();
+  r.window_fp_rate = Ratio(windows.fp, windows.fp + windows.tn);
+  r.window_fn_rate = Ratio(windows.fn, windows.fn + windows.tp);
+  r.window_accuracy = Ratio(windows.tp + windows.tn, windows.total());
+  return r;
+}
+
+std::string EvalResultToJson(const EvalResult& r) {
+  nlohmann::ordered_json j;
+  j["frames"] = r.frames;
+  j["true_positives"] = r.true_positives;
+  j["false_positives"] = r.false_positives;
+  j["true_negatives"] = r.true_negatives;
+  j["false_negatives"] = r.false_negatives;
+  j["fp_rate"] = r.fp_rate;
+  j["fn_rate"] = r.fn_rate;
+  j["accuracy"] = r.accuracy;
+  j["windows"] = r.windows;
+  j["window_fp_rate"] = r.window_fp_rate;
+  j["window_fn_rate"] = r.window_fn_rate;
+  j["window_accuracy"] = r.window_accuracy;
+  return j.dump(2);
+}
+
+}  // namespace dnoscope::labels

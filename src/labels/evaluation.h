@@ -21,7 +21,9 @@
 namespace dnoscope::labels {
 
 struct EvalOptions {
-  // Frames to compare; end defaults to the last frame of the predictions.
+  // Frames to compare; end defaults to the last predicted frame + 1.
+  // Predictions outside the range are ignored; truth frames past
+  // truth.num_frames() count as negative.
   FrameRange range;
   // NoScope's window size and positives needed.
   int window = 30;
@@ -44,12 +46,15 @@ struct EvalResult {
 };
 
 // Compares predictions with truth over options.range. Errors (InvalidArgument):
-// a frame of the range missing from the predictions, bad window settings.
+// a frame of the range missing from the predictions (the message names the
+// first one), a frame predicted twice, an empty range, bad window settings
+// (window < 1, window_min_positive outside [1, window]).
 absl::StatusOr<EvalResult> Evaluate(const LabelIndex& truth,
                                     std::span<const FrameResult> predictions,
                                     const EvalOptions& options);
 
-// JSON object with the EvalResult fields (snake_case keys).
+// JSON object with the EvalResult fields (snake_case keys, declaration order,
+// two-space indentation, no trailing newline).
 std::string EvalResultToJson(const EvalResult& result);
 
 }  // namespace dnoscope::labels

@@ -1,1 +1,150 @@
-// placeholder: implemented by the module owner
+#include "labels/label_csv.h"
+
+#include <algorithm>
+#include <array>
+
+#include "absl/status/status.h"
+#include "common/status_macros.h"
+#include "fmt/format.h"
+#include "labels/csv_util.h"
+
+namespace dnoscope::labels {
+namespace {
+
+constexpr size_t kLabelFields = 7;
+
+// Fills *d from the 7 fields of one row; the error names what is wrong.
+absl::Status ParseDetection(const std::vector<std::string>& fields, Detection* d) {
+  if (fields.size() != kLabelFields) {
+    return absl::InvalidArgumentError(
+        fmt::format("expected {} fields, got {}", kLabelFields, fields.size()));
+  }
+  DNS_RETURN_IF_ERROR(internal::ParseInt64Field(fields[0], "frame", &d->frame));
+  if (d->frame < 0) {
+    return absl::InvalidArgumentError(fmt::format("negative frame number: {}", d->frame));
+  }
+  if (fields[1].empty()) return absl::InvalidArgumentError("empty object_name");
+  d->object_name = fields[1];
+  const std::array<std::pair<const char*, float*>, 5> numbers = {{
+      {"confidence", &d->confidence},
+      {"xmin", &d->xmin},
+      {"ymin", &d->ymin},
+      {"xmax", &d->xmax},
+      {"ymax", &d->ymax},
+  }};
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    DNS_RETURN_IF_ERROR(
+        internal::ParseFiniteFloatField(fields[i + 2], numbers[i].first, numbers[i].second));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Detection>> ParseLabelCsv(std::string_view text,
+                                                     std::string_view source_name) {
+  std::vector<Detection> detections;
+  std::vector<std::string> fields;
+  internal::LineReader reader(text);
+  std::string_view line;
+  int64_t line_number = 0;
+  bool first_row = true;
+  while (reader.Next(&line, &line_number)) {
+    if (internal::IsBlank(line)) continue;
+    absl::Status status = internal::SplitCsvLine(line, &fields);
+    if (!status.ok()) return internal::LocatedError(source_name, line_number, status);
+    // The header is recognised by its first column; its width is still checked.
+    const bool header = first_row && fields[0] == "frame";
+    first_row = false;
+    if (header && fields.size() == kLabelFields) continue;
+    Detection d;
+    status = ParseDetection(fields, &d);
+    if (!status.ok()) return internal::LocatedError(source_name, line_number, status);
+    detections.push_back(std::move(d));
+  }
+  return detections;
+}
+
+absl::StatusOr<std::vector<Detection>> ReadLabelCsv(const std::string& path) {
+  DNS_ASSIGN_OR_RETURN(std::string text, internal::ReadWholeFile(path));
+  return ParseLabelCsv(text, path);
+}
+
+std::string FormatLabelRow(const Detection& d) {
+  return fmt::format("{},{},{},{},{},{},{}", d.frame, internal::QuoteCsvField(d.object_name),
+                     internal::FormatFloat(d.confidence), internal::FormatFloat(d.xmin),
+                     internal::FormatFloat(d.ymin), internal::FormatFloat(d.xmax),
+                     internal::FormatFloat(d.ymax));
+}
+
+absl::StatusOr<std::unique_ptr<LabelCsvWriter>> LabelCsvWriter::Open(const std::string& path) {
+  DNS_ASSIGN_OR_RETURN(FILE * file, internal::OpenForWrite(path));
+  std::unique_ptr<LabelCsvWriter> writer(new LabelCsvWriter(file, path));
+  DNS_RETURN_IF_ERROR(internal::WriteLine(file, path, kLabelCsvHeader));
+  return writer;
+}
+
+LabelCsvWriter::~LabelCsvWriter() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+absl::Status LabelCsvWriter::Write(const Detection& detection) {
+  if (file_ == nullptr) {
+    return absl::FailedPreconditionError(fmt::format("'{}' is already closed", path_));
+  }
+  if (detection.object_name.find_first_of("\r\n") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        fmt::format("object name of frame {} contains a line break", detection.frame));
+  }
+  return internal::WriteLine(file_, path_, FormatLabelRow(detection));
+}
+
+absl::Status LabelCsvWriter::Close() {
+  if (file_ == nullptr) return absl::OkStatus();
+  FILE* file = file_;
+  file_ = nullptr;
+  return internal::FinishFile(file, path_, /*close=*/true);
+}
+
+absl::Status WriteLabelCsv(const std::string& path, std::span<const Detection> detections) {
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<LabelCsvWriter> writer, LabelCsvWriter::Open(path));
+  for (const Detection& d : detections) DNS_RETURN_IF_ERROR(writer->Write(d));
+  return writer->Close();
+}
+
+bool LabelFilter::Matches(const Detection& d) const {
+  if (!object_name.empty() && d.object_name != object_name) return false;
+  if (d.confidence < min_confidence) return false;
+  return !roi || roi->ContainsBoxCentre(d.xmin, d.ymin, d.xmax, d.ymax);
+}
+
+LabelIndex LabelIndex::Build(std::span<const Detection> detections, const LabelFilter& filter,
+                             int64_t num_frames) {
+  if (num_frames < 0) {
+    num_frames = 0;
+    for (const Detection& d : detections) num_frames = std::max(num_frames, d.frame + 1);
+  }
+  LabelIndex index;
+  index.positive_.assign(static_cast<size_t>(num_frames), 0);
+  index.max_confidence_.assign(static_cast<size_t>(num_frames), 0.0f);
+  for (const Detection& d : detections) {
+    if (d.frame < 0 || d.frame >= num_frames || !filter.Matches(d)) continue;
+    index.positive_[d.frame] = 1;
+    index.max_confidence_[d.frame] = std::max(index.max_confidence_[d.frame], d.confidence);
+  }
+  return index;
+}
+
+bool LabelIndex::Positive(int64_t frame) const {
+  return frame >= 0 && frame < num_frames() && positive_[frame] != 0;
+}
+
+float LabelIndex::MaxConfidence(int64_t frame) const {
+  return frame >= 0 && frame < num_frames() ? max_confidence_[frame] : 0.0f;
+}
+
+int64_t LabelIndex::CountPositive() const {
+  return std::count(positive_.begin(), positive_.end(), uint8_t{1});
+}
+
+}  // namespace dnoscope::labels

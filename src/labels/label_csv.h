@@ -45,6 +45,10 @@ absl::StatusOr<std::vector<Detection>> ParseLabelCsv(std::string_view text,
 // Reads a label CSV file. NotFound when missing; InvalidArgument as above.
 absl::StatusOr<std::vector<Detection>> ReadLabelCsv(const std::string& path);
 
+// Formats one CSV row (no newline): floats with the fewest digits that read
+// back to the same value, object names quoted when they hold ',' or '"'.
+std::string FormatLabelRow(const Detection& detection);
+
 // Streams detections to a CSV file, header first. Rows are written as given.
 class LabelCsvWriter {
  public:
@@ -52,6 +56,8 @@ class LabelCsvWriter {
   static absl::StatusOr<std::unique_ptr<LabelCsvWriter>> Open(const std::string& path);
   ~LabelCsvWriter();
 
+  // InvalidArgument for an object name holding a line break; FailedPrecondition
+  // after Close(); errno-derived codes for write errors.
   absl::Status Write(const Detection& detection);
   // Flushes and closes; reports write errors (e.g. disk full).
   absl::Status Close();

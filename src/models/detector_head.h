@@ -28,9 +28,11 @@ enum class HeadFormat { kDarknet, kYoloV5, kYoloV8 };
 
 struct DetectorHeadOptions {
   HeadFormat format = HeadFormat::kDarknet;
-  // Network input size.
-  int input_width = 416;
-  int input_height = 416;
+  // Network input size in pixels. 0 = take it from the model when it is
+  // loaded (a Darknet cfg's [net] width/height; 640 for ONNX detectors).
+  // MakeInputBlob needs it resolved (> 0).
+  int input_width = 0;
+  int input_height = 0;
   // Keep aspect ratio and pad (grey 114) instead of stretching.
   bool letterbox = false;
   // Minimum score for a box to be kept.

@@ -1,1 +1,147 @@
-// placeholder: implemented by the module owner
+#include "models/model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "common/status_macros.h"
+#include "fmt/format.h"
+
+namespace dnoscope::models {
+namespace {
+
+constexpr int kDetectionColumns = 6;
+
+absl::Status CheckImage(const cv::Mat& bgr) {
+  if (bgr.empty() || bgr.type() != CV_8UC3) {
+    return absl::InvalidArgumentError(
+        fmt::format("expected a non-empty CV_8UC3 BGR image, got {}x{} of type {}", bgr.cols,
+                    bgr.rows, bgr.type()));
+  }
+  return absl::OkStatus();
+}
+
+// Copies an image row by row so that ROI views (non-continuous Mats) work.
+void AppendImageBytes(const cv::Mat& bgr, std::vector<uint8_t>* out) {
+  const size_t row_bytes = static_cast<size_t>(bgr.cols) * 3;
+  for (int r = 0; r < bgr.rows; ++r) {
+    const uint8_t* row = bgr.ptr<uint8_t>(r);
+    out->insert(out->end(), row, row + row_bytes);
+  }
+}
+
+}  // namespace
+
+Tensor DetectionsToTensor(const std::vector<BoxDetection>& detections) {
+  std::vector<float> values;
+  values.reserve(detections.size() * kDetectionColumns);
+  for (const BoxDetection& d : detections) {
+    values.insert(values.end(), {static_cast<float>(d.class_id), d.score, d.x1, d.y1, d.x2, d.y2});
+  }
+  return Tensor::Fp32(kDetectionsOutput,
+                      {static_cast<int64_t>(detections.size()), kDetectionColumns}, values);
+}
+
+absl::StatusOr<std::vector<BoxDetection>> DetectionsFromTensor(const Tensor& tensor) {
+  if (tensor.dtype != DataType::kFp32 || tensor.shape.size() != 2 ||
+      tensor.shape[1] != kDetectionColumns) {
+    return absl::InvalidArgumentError(fmt::format("tensor '{}' must be FP32 [N,6], got {} {}",
+                                                  tensor.name, DataTypeName(tensor.dtype),
+                                                  ShapeString(tensor.shape)));
+  }
+  DNS_RETURN_IF_ERROR(tensor.Validate());
+  std::span<const float> v = tensor.Values<float>();
+  std::vector<BoxDetection> out(static_cast<size_t>(tensor.shape[0]));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const float* row = v.data() + i * kDetectionColumns;
+    out[i] = {static_cast<int>(row[0]), row[1], row[2], row[3], row[4], row[5]};
+  }
+  return out;
+}
+
+Tensor ImageToTensor(const cv::Mat& bgr, std::string name) {
+  Tensor t;
+  t.name = std::move(name);
+  t.dtype = DataType::kUint8;
+  t.shape = {bgr.rows, bgr.cols, 3};
+  t.data.reserve(bgr.total() * 3);
+  AppendImageBytes(bgr, &t.data);
+  return t;
+}
+
+Tensor ImagesToBatchTensor(const std::vector<cv::Mat>& bgr, std::string name) {
+  Tensor t;
+  t.name = std::move(name);
+  t.dtype = DataType::kUint8;
+  const int rows = bgr.empty() ? 0 : bgr[0].rows;
+  const int cols = bgr.empty() ? 0 : bgr[0].cols;
+  t.shape = {static_cast<int64_t>(bgr.size()), rows, cols, 3};
+  t.data.reserve(bgr.size() * rows * cols * 3);
+  for (const cv::Mat& image : bgr) AppendImageBytes(image, &t.data);
+  return t;
+}
+
+absl::StatusOr<cv::Mat> TensorToImage(const Tensor& tensor) {
+  if (tensor.dtype != DataType::kUint8 || tensor.shape.size() != 3 || tensor.shape[2] != 3 ||
+      tensor.shape[0] <= 0 || tensor.shape[1] <= 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("tensor '{}' must be UINT8 [H,W,3] with H, W > 0, got {} {}", tensor.name,
+                    DataTypeName(tensor.dtype), ShapeString(tensor.shape)));
+  }
+  DNS_RETURN_IF_ERROR(tensor.Validate());
+  // cv::Mat wants a non-const pointer; the header is only ever read.
+  return cv::Mat(static_cast<int>(tensor.shape[0]), static_cast<int>(tensor.shape[1]), CV_8UC3,
+                 const_cast<uint8_t*>(tensor.data.data()));
+}
+
+absl::StatusOr<std::vector<BoxDetection>> Detect(Model& model, const cv::Mat& bgr,
+                                                 int64_t frame_index) {
+  DNS_RETURN_IF_ERROR(CheckImage(bgr));
+  std::vector<Tensor> inputs;
+  inputs.push_back(ImageToTensor(bgr));
+  const int64_t index[] = {frame_index};
+  inputs.push_back(Tensor::Int64(kFrameIndexInput, {1}, index));
+  DNS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.Infer(inputs));
+  const Tensor* detections = FindTensor(outputs, kDetectionsOutput);
+  if (detections == nullptr) {
+    return absl::InternalError(fmt::format("model '{}' returned no '{}' output",
+                                           model.metadata().name, kDetectionsOutput));
+  }
+  return DetectionsFromTensor(*detections);
+}
+
+absl::StatusOr<std::vector<float>> Classify(Model& model, const std::vector<cv::Mat>& bgr) {
+  const ModelMetadata& meta = model.metadata();
+  if (meta.inputs.empty() || meta.outputs.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' declares no classifier input/output", meta.name));
+  }
+  for (const cv::Mat& image : bgr) {
+    DNS_RETURN_IF_ERROR(CheckImage(image));
+    if (image.size() != bgr[0].size()) {
+      return absl::InvalidArgumentError("Classify needs images of one size");
+    }
+  }
+  const size_t chunk = meta.max_batch_size > 0 ? meta.max_batch_size : 1;
+  std::vector<float> confidences;
+  confidences.reserve(bgr.size());
+  // Split into batches the model accepts so that callers need not know its limit.
+  for (size_t begin = 0; begin < bgr.size(); begin += chunk) {
+    const size_t end = std::min(bgr.size(), begin + chunk);
+    std::vector<cv::Mat> part(bgr.begin() + begin, bgr.begin() + end);
+    std::vector<Tensor> inputs;
+    inputs.push_back(ImagesToBatchTensor(part, meta.inputs[0].name));
+    DNS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.Infer(inputs));
+    const Tensor* out = FindTensor(outputs, meta.outputs[0].name);
+    if (out == nullptr || out->dtype != DataType::kFp32 ||
+        out->NumElements() != static_cast<int64_t>(part.size()) || !out->Validate().ok()) {
+      return absl::InternalError(fmt::format("model '{}' did not return FP32 [{},1] '{}'",
+                                             meta.name, part.size(), meta.outputs[0].name));
+    }
+    std::span<const float> values = out->Values<float>();
+    confidences.insert(confidences.end(), values.begin(), values.end());
+  }
+  return confidences;
+}
+
+}  // namespace dnoscope::models

@@ -14,15 +14,19 @@
 //   "instance_count":  int (default 1)
 //   "dynamic_batching": {"max_queue_delay_us": int, "preferred_batch_sizes": [int]}
 //   "detector":        {"format": "darknet"|"yolov5"|"yolov8", "input_width": int,
-//                       "input_height": int, "letterbox": bool,
+//                       "input_height": int, "letterbox": bool,   (opencv_dnn)
 //                       "confidence_threshold": float, "nms_threshold": float,
 //                       "class_thresholds": {"person": float, ...},
 //                       "class_agnostic_nms": bool, "swap_rb": bool, "scale": float}
-//   "classifier":      {"input_width": int, "input_height": int}
-//   "hog":             {"hit_threshold": float, "win_stride": int, "scale": float,
-//                       "max_width": int}
-//   "replay":          {"service_time_ms": float, "object_name": string}
-// Unknown keys are rejected so that typos do not pass silently.
+//   "classifier":      {"input_width": int, "input_height": int}   (opencv_dnn)
+//   "hog":             {"hit_threshold": float, "win_stride": int, "padding": int,
+//                       "scale": float, "max_width": int}          (hog)
+//   "replay":          {"service_time_ms": float, "object_name": string}   (replay)
+// Unknown keys, and a backend section ("detector", "classifier", "hog",
+// "replay") given for another backend, are rejected so that typos do not
+// pass silently. "files.model" is required for opencv_dnn and
+// "files.labels" for replay. Detector input sizes left out (0) are taken
+// from the model (see DetectorHeadOptions).
 #pragma once
 
 #include <cstdint>
@@ -41,6 +45,8 @@ struct HogOptions {
   double hit_threshold = 0;
   // Window stride in pixels.
   int win_stride = 8;
+  // Padding added around the image, in pixels (helps people at the border).
+  int padding = 8;
   // Scale step between pyramid levels.
   double scale = 1.05;
   // Frames wider than this are downscaled before detection (0: never);
@@ -67,9 +73,15 @@ struct ModelConfig {
   int instance_count = 1;
   int64_t max_queue_delay_us = 0;
   std::vector<int> preferred_batch_sizes;
+  // detector.class_thresholds keyed by class name, as config.json has
+  // them; backends resolve them to class ids once the names are known
+  // (InvalidArgument for a name the model does not have).
+  std::map<std::string, float> class_thresholds;
   DetectorHeadOptions detector;
-  int classifier_width = 50;
-  int classifier_height = 50;
+  // Classifier input size; 0 = from the ONNX graph's input shape [N,H,W,3]
+  // (50x50, NoScope's size, when the graph leaves it symbolic).
+  int classifier_width = 0;
+  int classifier_height = 0;
   HogOptions hog;
   ReplayOptions replay;
 };

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/clock.h"
 #include "models/model.h"
 #include "models/model_config.h"
 
@@ -42,8 +43,7 @@ class ModelRepository {
   absl::StatusOr<const RepositoryEntry*> Find(const std::string& name) const;
   // A new instance of `name` at `version` (-1: highest). NotFound for unknown
   // model/version; the entry's status when it is broken; backend errors.
-  absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& name,
-                                              int64_t version = -1) const;
+  absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& name, int64_t version = -1) const;
 
  private:
   std::string root_;
@@ -51,16 +51,21 @@ class ModelRepository {
 };
 
 // Creates a model from a parsed config whose relative file names are resolved
-// against `version_dir`.
+// against `version_dir` (absolute names are used as they are). `clock` (not
+// owned; must outlive the model) performs the replay backend's service-time
+// sleeps. NotFound for missing files; InvalidArgument for bad configs/models.
 absl::StatusOr<std::unique_ptr<Model>> CreateModel(const ModelConfig& config,
-                                                   const std::string& version_dir,
-                                                   int64_t version);
+                                                   const std::string& version_dir, int64_t version,
+                                                   Clock* clock = Clock::Real());
 
 // A model named on the command line, as users expect:
 //   "hog"                              built-in HOG people detector
 //   "path/x.onnx"                      ONNX (classifier or detector per `kind`)
-//   "path/x.cfg" + weights             Darknet (names default to COCO's 80)
-//   "name" + repository                a repository model
+//   "path/x.cfg" + weights             Darknet (weights default to path/x.weights,
+//                                      names to COCO's 80)
+//   "name" + repository                a repository model (wins over "hog"
+//                                      when the repository has that name)
+// Direct files get the model name of the file stem and version 1.
 struct ModelSpec {
   std::string model;
   std::string weights;

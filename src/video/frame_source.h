@@ -24,6 +24,7 @@ struct VideoInfo {
   std::string uri;
   int width = 0;
   int height = 0;
+  // Frames per second; 0 when unknown.
   double fps = 0;
   // Frames the container declares; -1 when unknown (live streams, some files).
   int64_t frame_count = -1;

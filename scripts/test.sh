@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets everything up on a fresh Debian 12 machine and runs the whole test
+# suite: installs the Debian packages (idempotent), builds the release preset
+# and runs every test, then builds the ASan+UBSan preset and runs the tests
+# again under the sanitizers. `.ci/run` runs exactly this.
+#
+#   DNS_SKIP_SANITIZERS=1   skip the sanitizer pass (faster local runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+echo "== release build"
+cmake --preset release
+cmake --build --preset release
+echo "== release tests"
+ctest --preset release --parallel 2
+
+if [ "${DNS_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== ASan+UBSan build"
+  cmake --preset asan
+  cmake --build --preset asan
+  echo "== ASan+UBSan tests"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --preset asan --parallel 2 --label-exclude slow
+fi

@@ -1,0 +1,40 @@
+// Helpers shared by the model backends: file resolution, class-name files,
+// detector tensor specs and input lookup. Pure functions; thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "models/model.h"
+
+namespace dnoscope::models {
+
+// `file` resolved against `dir`: absolute paths (and any path when `dir` is
+// empty) are returned unchanged.
+std::string ResolvePath(const std::string& dir, const std::string& file);
+
+// NotFound "<what> '<path>' not found" unless `path` is a regular file.
+absl::Status CheckFileExists(const std::string& path, const std::string& what);
+
+// A class-names file: one name per line, surrounding whitespace trimmed,
+// trailing empty lines dropped. NotFound when missing; InvalidArgument when
+// it holds no names or an empty line between names.
+absl::StatusOr<std::vector<std::string>> ReadClassNames(const std::string& path);
+
+// Thresholds keyed by class name -> keyed by class id. InvalidArgument names
+// an unknown class.
+absl::StatusOr<std::map<int, float>> ResolveClassThresholds(
+    const std::map<std::string, float>& by_name, const std::vector<std::string>& class_names);
+
+// "image" UINT8 [-1,-1,3], "frame_index" INT64 [1], "detections" FP32 [-1,6].
+TensorSpec ImageInputSpec();
+TensorSpec FrameIndexInputSpec();
+TensorSpec DetectionsOutputSpec();
+
+// The "image" input as a BGR Mat viewing the tensor's data (the tensor must
+// outlive it). InvalidArgument when missing or not UINT8 [H,W,3].
+absl::StatusOr<cv::Mat> FindImageInput(const std::vector<Tensor>& inputs);
+
+}  // namespace dnoscope::models

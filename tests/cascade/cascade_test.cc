@@ -1,0 +1,240 @@
+#include "cascade/cascade.h"
+
+#include <cmath>
+#include <map>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "testing/fakes.h"
+
+namespace dnoscope::cascade {
+namespace {
+
+using labels::FrameResult;
+using labels::FrameStatus;
+using testing::FakeClassifier;
+using testing::FakeDetector;
+using testing::FakeFrameSource;
+
+constexpr int kW = 64;
+constexpr int kH = 48;
+
+video::Frame MakeFrame(int64_t index, uint8_t value) {
+  video::Frame f;
+  f.index = index;
+  f.image = cv::Mat(kH, kW, CV_8UC3, cv::Scalar(value, value, value));
+  return f;
+}
+
+video::Frame Skipped(int64_t index) {
+  video::Frame f;
+  f.index = index;
+  f.sampled = false;
+  return f;
+}
+
+models::BoxDetection PersonAt(float x, float y, float score = 0.9f) {
+  return {0, score, x - 5, y - 5, x + 5, y + 5};
+}
+
+CascadeConfig BaseConfig() {
+  CascadeConfig c;
+  c.object = "person";
+  c.diff.width = 16;
+  c.diff.height = 12;
+  c.diff.threshold = 1.0;
+  return c;
+}
+
+struct RunOutput {
+  std::vector<FrameResult> rows;
+  absl::StatusOr<CascadeSummary> summary;
+};
+
+RunOutput RunWith(const CascadeConfig& config, std::vector<video::Frame> frames,
+                  std::unique_ptr<models::Model> reference,
+                  std::unique_ptr<models::Model> specialized = nullptr,
+                  absl::Status final_status = absl::OkStatus()) {
+  auto cascade =
+      Cascade::Create(config, {}, std::move(specialized), std::move(reference), Clock::Real());
+  EXPECT_TRUE(cascade.ok()) << cascade.status();
+  FakeFrameSource source(std::move(frames), kW, kH, final_status);
+  RunOutput out;
+  out.summary = (*cascade)->Run(source, [&](const FrameResult& r) {
+    out.rows.push_back(r);
+    return absl::OkStatus();
+  });
+  return out;
+}
+
+std::unique_ptr<FakeDetector> Detector(std::map<int64_t, std::vector<models::BoxDetection>> b) {
+  return std::make_unique<FakeDetector>(std::move(b), std::vector<std::string>{"person", "car"});
+}
+
+TEST(CascadeTest, IdenticalFramesReuseTheAnchorLabel) {
+  auto detector = Detector({{0, {PersonAt(10, 10)}}});
+  FakeDetector* raw = detector.get();
+  RunOutput out = RunWith(BaseConfig(), {MakeFrame(0, 50), MakeFrame(1, 50), MakeFrame(2, 50)},
+                          std::move(detector));
+  ASSERT_TRUE(out.summary.ok()) << out.summary.status();
+  ASSERT_EQ(out.rows.size(), 3u);
+  EXPECT_EQ(out.rows[0].status, FrameStatus::kReference);
+  EXPECT_TRUE(out.rows[0].label);
+  for (int i : {1, 2}) {
+    EXPECT_EQ(out.rows[i].status, FrameStatus::kDiffReused);
+    EXPECT_TRUE(out.rows[i].label);
+    EXPECT_EQ(out.rows[i].diff_score, 0.0f);
+  }
+  EXPECT_EQ(raw->calls, std::vector<int64_t>({0}));
+  EXPECT_EQ(out.summary->status_counts[static_cast<int>(FrameStatus::kDiffReused)], 2);
+  EXPECT_EQ(out.summary->positive_frames, 3);
+}
+
+TEST(CascadeTest, ChangedFramesGoToTheReferenceAndBecomeTheAnchor) {
+  auto detector = Detector({{1, {PersonAt(10, 10)}}});
+  FakeDetector* raw = detector.get();
+  RunOutput out = RunWith(BaseConfig(),
+                          {MakeFrame(0, 50), MakeFrame(1, 90), MakeFrame(2, 90), MakeFrame(3, 50)},
+                          std::move(detector));
+  ASSERT_TRUE(out.summary.ok());
+  EXPECT_EQ(raw->calls, std::vector<int64_t>({0, 1, 3}));
+  EXPECT_FALSE(out.rows[0].label);
+  EXPECT_TRUE(out.rows[1].label);
+  EXPECT_EQ(out.rows[2].status, FrameStatus::kDiffReused);
+  EXPECT_TRUE(out.rows[2].label);  // reuses frame 1, the new anchor
+  EXPECT_FALSE(out.rows[3].label);
+}
+
+TEST(CascadeTest, ZeroThresholdSendsEveryChangedFrameToTheReference) {
+  CascadeConfig config = BaseConfig();
+  config.diff.threshold = 0;
+  auto detector = Detector({});
+  FakeDetector* raw = detector.get();
+  RunOutput out = RunWith(config, {MakeFrame(0, 1), MakeFrame(1, 2), MakeFrame(2, 3)},
+                          std::move(detector));
+  ASSERT_TRUE(out.summary.ok());
+  EXPECT_EQ(raw->calls.size(), 3u);
+}
+
+TEST(CascadeTest, SkippedFramesCopyThePreviousSampledLabel) {
+  auto detector = Detector({{0, {PersonAt(10, 10)}}});
+  RunOutput out = RunWith(BaseConfig(), {MakeFrame(0, 50), Skipped(1), Skipped(2), MakeFrame(3, 200), Skipped(4)},
+                          std::move(detector));
+  ASSERT_TRUE(out.summary.ok());
+  ASSERT_EQ(out.rows.size(), 5u);
+  EXPECT_EQ(out.rows[1].status, FrameStatus::kSkipped);
+  EXPECT_TRUE(out.rows[1].label);
+  EXPECT_TRUE(out.rows[2].label);
+  EXPECT_FALSE(out.rows[3].label);
+  EXPECT_EQ(out.rows[4].status, FrameStatus::kSkipped);
+  EXPECT_FALSE(out.rows[4].label);
+  EXPECT_TRUE(std::isnan(out.rows[1].diff_score));
+}
+
+TEST(CascadeTest, CorruptFrameCopiesPreviousLabelAndIsCounted) {
+  video::Frame corrupt;
+  corrupt.index = 1;
+  corrupt.corrupt = true;
+  RunOutput out = RunWith(BaseConfig(), {MakeFrame(0, 50), corrupt, MakeFrame(2, 50)},
+                          Detector({{0, {PersonAt(10, 10)}}}));
+  ASSERT_TRUE(out.summary.ok());
+  EXPECT_EQ(out.rows[1].status, FrameStatus::kCorrupt);
+  EXPECT_TRUE(out.rows[1].label);
+  EXPECT_EQ(out.summary->corrupt_frames, 1);
+}
+
+TEST(CascadeTest, SpecializedThresholdsDecideOrDefer) {
+  CascadeConfig config = BaseConfig();
+  config.diff_enabled = false;
+  config.specialized.model = "fake";
+  config.c_low = 0.2f;
+  config.c_high = 0.8f;
+  auto detector = Detector({{2, {PersonAt(10, 10)}}});
+  FakeDetector* raw = detector.get();
+  RunOutput out =
+      RunWith(config, {MakeFrame(0, 1), MakeFrame(1, 2), MakeFrame(2, 3)}, std::move(detector),
+              std::make_unique<FakeClassifier>(std::vector<float>{0.1f, 0.9f, 0.5f}));
+  ASSERT_TRUE(out.summary.ok());
+  EXPECT_EQ(out.rows[0].status, FrameStatus::kSpecialized);
+  EXPECT_FALSE(out.rows[0].label);
+  EXPECT_EQ(out.rows[1].status, FrameStatus::kSpecialized);
+  EXPECT_TRUE(out.rows[1].label);
+  EXPECT_EQ(out.rows[2].status, FrameStatus::kReference);
+  EXPECT_TRUE(out.rows[2].label);
+  EXPECT_FLOAT_EQ(out.rows[2].specialized_confidence, 0.5f);
+  EXPECT_EQ(raw->calls, std::vector<int64_t>({2}));
+}
+
+TEST(CascadeTest, BackgroundModeLabelsUnchangedFramesAbsent) {
+  CascadeConfig config = BaseConfig();
+  config.diff.reference = detect::ReferenceMode::kBackground;
+  // A background file is needed; the detector compares at 16x12.
+  const std::string path = ::testing::TempDir() + "/background.png";
+  cv::imwrite(path, cv::Mat(kH, kW, CV_8UC3, cv::Scalar(50, 50, 50)));
+  config.diff_background = path;
+  auto detector = Detector({{1, {PersonAt(10, 10)}}});
+  FakeDetector* raw = detector.get();
+  RunOutput out = RunWith(config, {MakeFrame(0, 50), MakeFrame(1, 120), MakeFrame(2, 50)},
+                          std::move(detector));
+  ASSERT_TRUE(out.summary.ok()) << out.summary.status();
+  EXPECT_EQ(out.rows[0].status, FrameStatus::kDiffReused);
+  EXPECT_FALSE(out.rows[0].label);
+  EXPECT_TRUE(out.rows[1].label);
+  EXPECT_EQ(out.rows[2].status, FrameStatus::kDiffReused);
+  EXPECT_FALSE(out.rows[2].label);
+  EXPECT_EQ(raw->calls, std::vector<int64_t>({1}));
+}
+
+TEST(CascadeTest, QueryFiltersClassConfidenceAndRoi) {
+  CascadeConfig config = BaseConfig();
+  config.min_confidence = 0.5f;
+  config.roi = Roi{0, 0, 32, 48};
+  std::vector<std::string> names = {"person", "car"};
+  EXPECT_TRUE(MatchesQuery(PersonAt(10, 10), names, config));
+  EXPECT_FALSE(MatchesQuery(PersonAt(40, 10), names, config));        // centre outside the ROI
+  EXPECT_FALSE(MatchesQuery(PersonAt(10, 10, 0.4f), names, config));  // below min confidence
+  models::BoxDetection car = PersonAt(10, 10);
+  car.class_id = 1;
+  EXPECT_FALSE(MatchesQuery(car, names, config));
+  car.class_id = 7;  // out of range
+  EXPECT_FALSE(MatchesQuery(car, names, config));
+}
+
+TEST(CascadeTest, ReferenceFailureStopsWithOrderedPrefix) {
+  CascadeConfig config = BaseConfig();
+  config.diff_enabled = false;
+  auto detector = Detector({});
+  detector->fail_on_frame = 2;
+  RunOutput out = RunWith(config, {MakeFrame(0, 1), MakeFrame(1, 2), MakeFrame(2, 3), MakeFrame(3, 4)},
+                          std::move(detector));
+  ASSERT_FALSE(out.summary.ok());
+  EXPECT_NE(std::string(out.summary.status().message()).find("frame 2"), std::string::npos);
+  ASSERT_EQ(out.rows.size(), 2u);
+  EXPECT_EQ(out.rows[0].frame, 0);
+  EXPECT_EQ(out.rows[1].frame, 1);
+}
+
+TEST(CascadeTest, DecoderErrorIsReportedAfterDeliveringDecodedFrames) {
+  RunOutput out = RunWith(BaseConfig(), {MakeFrame(0, 1), MakeFrame(1, 2)}, Detector({}), nullptr,
+                          absl::DataLossError("truncated"));
+  ASSERT_FALSE(out.summary.ok());
+  EXPECT_EQ(out.summary.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(out.rows.size(), 2u);
+}
+
+TEST(CascadeTest, RejectsRoiOutsideTheFrame) {
+  CascadeConfig config = BaseConfig();
+  config.roi = Roi{0, 0, kW + 1, kH};
+  RunOutput out = RunWith(config, {MakeFrame(0, 1)}, Detector({}));
+  EXPECT_EQ(out.summary.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CascadeTest, CreateRejectsMissingModels) {
+  CascadeConfig config = BaseConfig();
+  EXPECT_FALSE(Cascade::Create(config, {}, nullptr, nullptr, Clock::Real()).ok());
+  config.specialized.model = "x";
+  EXPECT_FALSE(Cascade::Create(config, {}, nullptr, Detector({}), Clock::Real()).ok());
+}
+
+}  // namespace
+}  // namespace dnoscope::cascade

@@ -1,0 +1,48 @@
+#include "common/bounded_queue.h"
+
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace dnoscope {
+namespace {
+
+TEST(BoundedQueueTest, KeepsFifoOrder) {
+  BoundedQueue<int> q(4);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(q.Push(i));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(q.Pop(), i);
+}
+
+TEST(BoundedQueueTest, TryPushRefusesWhenFull) {
+  BoundedQueue<int> q(2);
+  EXPECT_TRUE(q.TryPush(1));
+  EXPECT_TRUE(q.TryPush(2));
+  EXPECT_FALSE(q.TryPush(3));
+  EXPECT_EQ(q.size(), 2u);
+}
+
+TEST(BoundedQueueTest, CloseDrainsThenEnds) {
+  BoundedQueue<int> q(3);
+  q.Push(7);
+  q.Close();
+  EXPECT_FALSE(q.Push(8));
+  EXPECT_EQ(q.Pop(), 7);
+  EXPECT_EQ(q.Pop(), std::nullopt);
+}
+
+TEST(BoundedQueueTest, ProducerBlockedByFullQueueDeliversEverythingInOrder) {
+  BoundedQueue<int> q(1);
+  constexpr int kItems = 1000;
+  std::jthread producer([&] {
+    for (int i = 0; i < kItems; ++i) q.Push(i);
+    q.Close();
+  });
+  std::vector<int> got;
+  while (auto v = q.Pop()) got.push_back(*v);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kItems));
+  for (int i = 0; i < kItems; ++i) EXPECT_EQ(got[i], i);
+}
+
+}  // namespace
+}  // namespace dnoscope
