@@ -29,8 +29,9 @@ enum class HeadFormat { kDarknet, kYoloV5, kYoloV8 };
 struct DetectorHeadOptions {
   HeadFormat format = HeadFormat::kDarknet;
   // Network input size in pixels. 0 = take it from the model when it is
-  // loaded (a Darknet cfg's [net] width/height; 640 for ONNX detectors).
-  // MakeInputBlob needs it resolved (> 0).
+  // loaded (a Darknet cfg's [net] width/height; an ONNX graph's fixed input
+  // H/W, else 640). MakeInputBlob/DecodeDetections treat a 0 that reaches
+  // them as the frame's own size.
   int input_width = 0;
   int input_height = 0;
   // Keep aspect ratio and pad (grey 114) instead of stretching.

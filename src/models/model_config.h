@@ -25,8 +25,9 @@
 // Unknown keys, and a backend section ("detector", "classifier", "hog",
 // "replay") given for another backend, are rejected so that typos do not
 // pass silently. "files.model" is required for opencv_dnn and
-// "files.labels" for replay. Detector input sizes left out (0) are taken
-// from the model (see DetectorHeadOptions).
+// "files.labels" for replay. Input sizes left out (0) are taken from the
+// model: see DetectorHeadOptions and ModelConfig::classifier_width.
+// class_thresholds are keyed by class name (see ModelConfig).
 #pragma once
 
 #include <cstdint>

@@ -39,7 +39,8 @@ std::vector<int64_t> ScanVersions(const fs::path& model_dir) {
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(model_dir, ec)) {
     int64_t version = 0;
-    if (e.is_directory() && ParseVersion(e.path().filename().string(), &version)) {
+    std::error_code dir_ec;
+    if (e.is_directory(dir_ec) && ParseVersion(e.path().filename().string(), &version)) {
       versions.push_back(version);
     }
   }
@@ -109,7 +110,8 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Open(const std
   repository->root_ = root;
   for (const fs::directory_entry& e : fs::directory_iterator(root, ec)) {
     const std::string name = e.path().filename().string();
-    if (!e.is_directory() || name.empty() || name[0] == '.') continue;
+    std::error_code dir_ec;
+    if (!e.is_directory(dir_ec) || name.empty() || name[0] == '.') continue;
     RepositoryEntry entry = ScanModel(e.path(), name);
     if (!entry.status.ok()) {
       spdlog::warn("model '{}' is unavailable: {}", name, std::string(entry.status.message()));

@@ -112,7 +112,9 @@ TEST_F(SyntheticSceneTest, RangeAndSkipGiveOneRowPerFrameInOrder) {
     const labels::FrameResult& row = (*rows)[i];
     EXPECT_EQ(row.frame, static_cast<int64_t>(10 + i));
     EXPECT_EQ(row.status == labels::FrameStatus::kSkipped, i % 3 != 0) << row.frame;
-    if (i % 3 != 0) EXPECT_EQ(row.label, (*rows)[i - i % 3].label);
+    if (i % 3 != 0) {
+      EXPECT_EQ(row.label, (*rows)[i - i % 3].label);
+    }
   }
 }
 

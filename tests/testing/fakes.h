@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -55,13 +56,15 @@ class FakeDetector : public models::Model {
     const Tensor* index = FindTensor(inputs, models::kFrameIndexInput);
     if (index == nullptr) return absl::InvalidArgumentError("frame_index missing");
     const int64_t frame = index->Values<int64_t>()[0];
-    calls.push_back(frame);
+    calls->push_back(frame);
     if (frame == fail_on_frame) return absl::InternalError("injected failure");
     auto it = boxes_.find(frame);
     return std::vector<Tensor>{models::DetectionsToTensor(
         it == boxes_.end() ? std::vector<models::BoxDetection>{} : it->second)};
   }
-  std::vector<int64_t> calls;
+  // Frames asked for, in order; shared so that tests can read it after the
+  // cascade that owns this model is gone.
+  std::shared_ptr<std::vector<int64_t>> calls = std::make_shared<std::vector<int64_t>>();
   int64_t fail_on_frame = -1;
 
  private:

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 std::string SourceDir() {
   const char* dir = std::getenv("DNS_SOURCE_DIR");
-  return dir != nullptr ? dir : fs::current_path().string();
+  return dir != nullptr ? dir : DNS_DEFAULT_SOURCE_DIR;
 }
 
 std::optional<std::string> SharedDataDir() {
@@ -42,7 +42,7 @@ std::optional<std::string> VtestAvi() {
 
 std::string DnoscopeBinary() {
   const char* bin = std::getenv("DNS_BINARY");
-  return bin != nullptr ? bin : "dnoscope";
+  return bin != nullptr ? bin : DNS_DEFAULT_BINARY;
 }
 
 ScratchDir::ScratchDir() {

@@ -7,7 +7,7 @@
 
 namespace dnoscope::testing {
 
-// Project root (from DNS_SOURCE_DIR, set by CTest; falls back to the cwd).
+// Project root (from DNS_SOURCE_DIR, set by CTest; else the configured source dir).
 std::string SourceDir();
 
 // ../shared/data relative to the project root, when it exists.
@@ -19,7 +19,7 @@ std::optional<std::string> SharedDataFile(const std::string& relative);
 // Debian opencv-doc's vtest.avi when installed.
 std::optional<std::string> VtestAvi();
 
-// The dnoscope binary (from DNS_BINARY, set by CTest).
+// The dnoscope binary (from DNS_BINARY, set by CTest; else the configured build's).
 std::string DnoscopeBinary();
 
 // A fresh empty directory under the system temp dir, removed by ~ScratchDir.
