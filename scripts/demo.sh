@@ -26,10 +26,10 @@ ROI=${DNS_DEMO_ROI:-}
 OBJECT=person
 REFERENCE=(--model hog)
 RUN_REFERENCE=(--reference hog)
-THRESHOLD=${DNS_DEMO_DIFF_THRESHOLD:-8}
+THRESHOLD=${DNS_DEMO_DIFF_THRESHOLD:-15}
 if [ -z "$VIDEO" ] && [ -f "$VTEST" ]; then
   VIDEO=$VTEST
-  ROI=${ROI:-0,288,768,576}
+  ROI=${ROI:-0,384,768,576}
 elif [ -z "$VIDEO" ]; then
   echo "== vtest.avi not found: generating a synthetic scene"
   "$DNS" synth --out "$OUT/synth" --frames 600 --seed 1 --object person

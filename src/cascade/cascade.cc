@@ -18,12 +18,6 @@ namespace {
 using labels::FrameResult;
 using labels::FrameStatus;
 
-// One frame on its way from the decoder to the stages.
-struct Work {
-  video::Frame frame;
-  // The ROI crop at the difference detector's resolution (sampled frames).
-  cv::Mat diff_input;
-};
 
 absl::StatusOr<cv::Mat> LoadBackground(const CascadeConfig& config) {
   cv::Mat image;
@@ -63,9 +57,9 @@ class Cascade::Worker {
   Worker(Cascade& cascade, const ResultCallback& on_result, const ProgressCallback& on_progress)
       : c_(cascade), on_result_(on_result), on_progress_(on_progress) {}
 
-  absl::Status Consume(BoundedQueue<Work>& queue) {
-    while (std::optional<Work> work = queue.Pop()) {
-      absl::StatusOr<FrameResult> result = Decide(*work);
+  absl::Status Consume(BoundedQueue<video::Frame>& queue) {
+    while (std::optional<video::Frame> frame = queue.Pop()) {
+      absl::StatusOr<FrameResult> result = Decide(*frame);
       if (!result.ok()) return result.status();
       DNS_RETURN_IF_ERROR(Emit(*result));
     }
@@ -75,18 +69,22 @@ class Cascade::Worker {
   CascadeSummary& summary() { return summary_; }
 
  private:
-  absl::StatusOr<FrameResult> Decide(Work& work) {
+  absl::StatusOr<FrameResult> Decide(const video::Frame& frame) {
     FrameResult r;
-    r.frame = work.frame.index;
-    if (!work.frame.sampled || work.frame.corrupt) {
-      r.status = work.frame.corrupt ? FrameStatus::kCorrupt : FrameStatus::kSkipped;
+    r.frame = frame.index;
+    if (!frame.sampled || frame.corrupt) {
+      r.status = frame.corrupt ? FrameStatus::kCorrupt : FrameStatus::kSkipped;
       r.label = last_label_;
       return r;
     }
     if (c_.diff_) {
       const Clock::TimePoint t0 = c_.clock_->Now();
-      const detect::DiffDecision d = c_.diff_->Process(r.frame, work.diff_input);
-      summary_.stage_seconds.difference += SecondsBetween(t0, c_.clock_->Now());
+      video::CropAndResize(frame.image, c_.config_.roi, c_.config_.diff.width,
+                           c_.config_.diff.height, c_.options_.interpolation, &diff_input_);
+      const Clock::TimePoint t1 = c_.clock_->Now();
+      const detect::DiffDecision d = c_.diff_->Process(r.frame, diff_input_);
+      summary_.stage_seconds.preprocess += SecondsBetween(t0, t1);
+      summary_.stage_seconds.difference += SecondsBetween(t1, c_.clock_->Now());
       r.diff_score = static_cast<float>(d.score);
       if (!d.changed) {
         r.status = FrameStatus::kDiffReused;
@@ -95,7 +93,7 @@ class Cascade::Worker {
         return r;
       }
     }
-    DNS_RETURN_IF_ERROR(RunModels(work.frame, &r));
+    DNS_RETURN_IF_ERROR(RunModels(frame, &r));
     Remember(r.frame, r.label, /*from_model=*/true);
     return r;
   }
@@ -171,6 +169,7 @@ class Cascade::Worker {
   const ResultCallback& on_result_;
   const ProgressCallback& on_progress_;
   CascadeSummary summary_;
+  cv::Mat diff_input_;
   cv::Mat spec_input_;
   bool last_label_ = false;
   int64_t last_model_frame_ = -1;
@@ -218,38 +217,29 @@ absl::StatusOr<CascadeSummary> Cascade::Run(video::FrameSource& source,
   const video::VideoInfo& info = source.info();
   if (config_.roi) DNS_RETURN_IF_ERROR(CheckRoiInFrame(*config_.roi, info.width, info.height));
   const Clock::TimePoint start = clock_->Now();
-  BoundedQueue<Work> queue(options_.queue_capacity);
+  BoundedQueue<video::Frame> queue(options_.queue_capacity);
   Worker worker(*this, on_result, on_progress);
   absl::Status worker_status;
   std::jthread thread([&] {
     worker_status = worker.Consume(queue);
     queue.Close();  // unblocks the decoder when the worker stopped early
   });
-  StageSeconds decode_times;
+  double decode_seconds = 0;
   absl::Status decode_status;
   while (true) {
-    Clock::TimePoint t0 = clock_->Now();
+    const Clock::TimePoint t0 = clock_->Now();
     absl::StatusOr<std::optional<video::Frame>> next = source.Next();
-    Clock::TimePoint t1 = clock_->Now();
-    decode_times.decode += SecondsBetween(t0, t1);
+    decode_seconds += SecondsBetween(t0, clock_->Now());
     if (!next.ok()) {
       decode_status = next.status();
       break;
     }
-    if (!next->has_value()) break;
-    Work work{std::move(**next), {}};
-    if (diff_ && work.frame.sampled && !work.frame.corrupt) {
-      video::CropAndResize(work.frame.image, config_.roi, config_.diff.width, config_.diff.height,
-                           options_.interpolation, &work.diff_input);
-      decode_times.preprocess += SecondsBetween(t1, clock_->Now());
-    }
-    if (!queue.Push(std::move(work))) break;
+    if (!next->has_value() || !queue.Push(std::move(**next))) break;
   }
   queue.Close();
   thread.join();
   CascadeSummary summary = worker.summary();
-  summary.stage_seconds.decode = decode_times.decode;
-  summary.stage_seconds.preprocess = decode_times.preprocess;
+  summary.stage_seconds.decode = decode_seconds;
   summary.wall_seconds = SecondsBetween(start, clock_->Now());
   summary.frames_per_second = summary.wall_seconds > 0 ? summary.frames / summary.wall_seconds : 0;
   if (!worker_status.ok()) return worker_status;

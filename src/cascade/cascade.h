@@ -2,9 +2,10 @@
 // configured) -> reference detector for the frames still undecided. Every
 // frame of the range gets exactly one FrameResult, delivered in frame order.
 //
-// Two threads: the caller's thread decodes and pre-processes (ROI crop and
-// resize to the difference/specialized resolutions) and feeds a bounded queue;
-// a worker thread owned by Run() runs the stages and emits results. Memory is
+// Two threads: the caller's thread only decodes and feeds a bounded queue; a
+// worker thread owned by Run() pre-processes (ROI crop, resize to each
+// stage's resolution), runs the stages and emits results. Decoding, the
+// physical limit of an edge client, thus overlaps everything else. Memory is
 // bounded by the queue capacity whatever the video length.
 //
 // Thread-safety: a Cascade runs one video at a time; Run() is not reentrant.

@@ -9,6 +9,8 @@
 
 namespace dnoscope::video {
 
+// kArea averages source pixels (anti-aliased); for shrink factors above 2 it
+// is approximated by a linear shrink to twice the target and a 2x2 average.
 enum class Interpolation { kArea, kLinear, kNearest };
 
 // Crops `frame` (BGR uint8) to `roi` when given, then resizes to
