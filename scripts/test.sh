@@ -2,7 +2,8 @@
 # Sets everything up on a fresh Debian 12 machine and runs the whole test
 # suite: installs the Debian packages (idempotent), builds the release preset
 # and runs every test, then builds the ASan+UBSan preset and runs the tests
-# again under the sanitizers. `.ci/run` runs exactly this.
+# again under those sanitizers, then the threaded components' tests (queues,
+# cascade) under ThreadSanitizer. `.ci/run` runs exactly this.
 #
 #   DNS_SKIP_SANITIZERS=1   skip the sanitizer pass (faster local runs)
 set -euo pipefail
@@ -22,5 +23,10 @@ if [ "${DNS_SKIP_SANITIZERS:-0}" != "1" ]; then
   cmake --build --preset asan
   echo "== ASan+UBSan tests"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --preset asan --parallel 2 --label-exclude slow
+    ctest --preset asan --parallel 2
+  echo "== TSan build and tests of the threaded components"
+  cmake --preset tsan
+  cmake --build --preset tsan --target common_test cascade_test
+  TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
+    ctest --preset tsan --parallel 2 --tests-regex '^(common_test|cascade_test)$'
 fi

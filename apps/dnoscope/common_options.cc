@@ -50,11 +50,31 @@ void AddModelOptions(CLI::App& app, models::ModelSpec* spec, const std::string& 
                  "Class names file, one per line (default for Darknet/ONNX detectors: COCO's 80)");
   app.add_option("--model-repository", spec->repository,
                  "Model repository root (<repo>/<model>/config.json + <repo>/<model>/<version>/)");
-  app.add_option("--model-version", spec->version,
-                 "Repository model version (-1: the highest)")
+  app.add_option("--model-version", spec->version, "Repository model version (-1: the highest)")
       ->capture_default_str();
 }
 
 bool UseTerminalProgress() { return ProgressReporter::StderrIsTerminal(); }
+
+void AddProgressOption(CLI::App& app, std::string* mode) {
+  app.add_option(
+         "--progress", *mode,
+         "Progress display: auto (a bar on a terminal, log lines otherwise), bar, log or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "bar", "log", "off"}));
+}
+
+std::optional<ProgressReporter> MakeFrameProgress(const std::string& mode,
+                                                  const video::VideoInfo& info,
+                                                  const FrameRange& range) {
+  if (mode == "off") return std::nullopt;
+  ProgressReporter::Options options;
+  options.terminal = mode == "bar" || (mode == "auto" && UseTerminalProgress());
+  if (info.frame_count > 0) {
+    const int64_t end = std::min(range.end.value_or(info.frame_count), info.frame_count);
+    options.total = std::max<int64_t>(0, end - range.start);
+  }
+  return std::optional<ProgressReporter>(std::in_place, options, Clock::Real());
+}
 
 }  // namespace dnoscope::app

@@ -7,6 +7,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "common/progress.h"
 #include "common/roi.h"
 #include "models/model_repository.h"
 #include "video/frame_source.h"
@@ -17,7 +18,7 @@ struct VideoArgs {
   std::string video;
   std::string frames;  // "START:END"
   int skip = 1;
-  std::string roi;     // "X0,Y0,X1,Y1"
+  std::string roi;  // "X0,Y0,X1,Y1"
 };
 
 // Adds --video, --frames, --skip, --roi to `app`.
@@ -34,5 +35,14 @@ void AddModelOptions(CLI::App& app, models::ModelSpec* spec, const std::string& 
 
 // Whether a terminal progress bar should be drawn.
 bool UseTerminalProgress();
+
+// Adds --progress (auto, bar, log, off) to `app`.
+void AddProgressOption(CLI::App& app, std::string* mode);
+
+// A progress display for `mode` over the frames of `range` in a video of
+// `info` (no total when the frame count is unknown); nullopt for "off".
+std::optional<ProgressReporter> MakeFrameProgress(const std::string& mode,
+                                                  const video::VideoInfo& info,
+                                                  const FrameRange& range);
 
 }  // namespace dnoscope::app

@@ -23,7 +23,8 @@ std::string SpecLine(const models::TensorSpec& t) {
 absl::Status PrintModel(const models::ModelSpec& spec) {
   DNS_ASSIGN_OR_RETURN(auto model, models::LoadModel(spec));
   const models::ModelMetadata& m = model->metadata();
-  std::printf("model          %s (version %lld)\n", m.name.c_str(), static_cast<long long>(m.version));
+  std::printf("model          %s (version %lld)\n", m.name.c_str(),
+              static_cast<long long>(m.version));
   std::printf("backend        %s / %s, %s\n", m.backend.c_str(), m.platform.c_str(),
               m.kind == models::ModelKind::kDetector ? "detector" : "classifier");
   std::printf("max batch size %d\n", m.max_batch_size);
@@ -33,9 +34,11 @@ absl::Status PrintModel(const models::ModelSpec& spec) {
   for (const auto& t : m.outputs) std::printf("%s\n", SpecLine(t).c_str());
   if (!m.class_names.empty()) {
     const size_t shown = std::min<size_t>(m.class_names.size(), 10);
-    std::printf("classes        %zu: %s%s\n", m.class_names.size(),
-                fmt::format("{}", fmt::join(m.class_names.begin(), m.class_names.begin() + shown, ", ")).c_str(),
-                shown < m.class_names.size() ? ", ..." : "");
+    std::printf(
+        "classes        %zu: %s%s\n", m.class_names.size(),
+        fmt::format("{}", fmt::join(m.class_names.begin(), m.class_names.begin() + shown, ", "))
+            .c_str(),
+        shown < m.class_names.size() ? ", ..." : "");
   }
   return absl::OkStatus();
 }
@@ -45,7 +48,8 @@ absl::Status PrintVideo(const std::string& uri) {
   std::printf("video          %s\n", v.uri.c_str());
   std::printf("resolution     %dx%d\n", v.width, v.height);
   std::printf("fps            %.3f\n", v.fps);
-  std::printf("frames         %s\n", v.frame_count >= 0 ? std::to_string(v.frame_count).c_str() : "unknown");
+  std::printf("frames         %s\n",
+              v.frame_count >= 0 ? std::to_string(v.frame_count).c_str() : "unknown");
   if (v.fps > 0 && v.frame_count > 0) std::printf("duration       %.2f s\n", v.frame_count / v.fps);
   std::printf("codec          %s\n", v.codec.empty() ? "unknown" : v.codec.c_str());
   std::printf("source         %s (%s)\n", v.live ? "live stream" : "file", v.backend.c_str());
@@ -59,8 +63,9 @@ Command AddInfoCommand(CLI::App& root) {
   CLI::App* sub = root.add_subcommand(
       "info", "Print a video's properties (--video) or a model's inputs and outputs (--model)");
   sub->add_option("--video", args->video, "Video file or stream URL");
-  sub->add_option("--model", args->model.model,
-                  "Model: 'hog', a .onnx file, a Darknet .cfg (with --weights) or a repository name");
+  sub->add_option(
+      "--model", args->model.model,
+      "Model: 'hog', a .onnx file, a Darknet .cfg (with --weights) or a repository name");
   sub->add_option("--weights", args->model.weights, "Darknet .weights file for a .cfg model");
   sub->add_option("--names", args->model.names, "Class names file (default: COCO's 80)");
   sub->add_option("--model-repository", args->model.repository, "Model repository root");

@@ -33,21 +33,15 @@ absl::Status ExecuteLabel(const LabelArgs& a) {
   if (filter.roi) DNS_RETURN_IF_ERROR(CheckRoiInFrame(*filter.roi, info.width, info.height));
   DNS_ASSIGN_OR_RETURN(auto writer, labels::LabelCsvWriter::Open(a.out));
 
-  ProgressReporter::Options popts;
-  popts.terminal = a.progress == "bar" || (a.progress == "auto" && UseTerminalProgress());
-  if (info.frame_count > 0) {
-    popts.total = std::min(options.range.end.value_or(info.frame_count), info.frame_count) -
-                  options.range.start;
-  }
-  std::optional<ProgressReporter> progress;
-  if (a.progress != "off") progress.emplace(popts, Clock::Real());
+  std::optional<ProgressReporter> progress = MakeFrameProgress(a.progress, info, options.range);
   auto on_frame = [&](const std::vector<labels::Detection>& rows) {
     for (const labels::Detection& d : rows) DNS_RETURN_IF_ERROR(writer->Write(d));
     return absl::OkStatus();
   };
   auto on_progress = [&](const cascade::LabelRunSummary& s) {
     if (progress) {
-      progress->Update(s.frames, fmt::format("{} frames with detections", s.frames_with_detections));
+      progress->Update(s.frames,
+                       fmt::format("{} frames with detections", s.frames_with_detections));
     }
   };
   absl::StatusOr<cascade::LabelRunSummary> s =
@@ -63,7 +57,8 @@ absl::Status ExecuteLabel(const LabelArgs& a) {
       s->frames ? 100.0 * s->frames_with_detections / s->frames : 0.0,
       static_cast<long long>(s->corrupt_frames), s->wall_seconds,
       s->wall_seconds > 0 ? s->frames / s->wall_seconds : 0.0,
-      s->frames ? 1000.0 * s->detector_seconds / std::max<int64_t>(1, s->frames / a.video.skip) : 0.0,
+      s->frames ? 1000.0 * s->detector_seconds / std::max<int64_t>(1, s->frames / a.video.skip)
+                : 0.0,
       a.out.c_str());
   return absl::OkStatus();
 }
@@ -83,9 +78,7 @@ Command AddLabelCommand(CLI::App& root) {
                   "Keep only detections scoring at least this")
       ->capture_default_str();
   sub->add_option("--out", args->out, "Label CSV to write")->required();
-  sub->add_option("--progress", args->progress, "Progress display: auto, bar, log or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "bar", "log", "off"}));
+  AddProgressOption(*sub, &args->progress);
   return {sub, [args] { return ExecuteLabel(*args); }};
 }
 

@@ -64,7 +64,8 @@ absl::Status ApplyOverrides(CLI::App* app, const RunArgs& a, cascade::CascadeCon
   if (!a.diff_metric.empty()) {
     DNS_ASSIGN_OR_RETURN(c->diff.metric, detect::ParseDiffMetric(a.diff_metric));
   }
-  if (!a.diff_reference.empty()) DNS_RETURN_IF_ERROR(detect::ParseReferenceMode(a.diff_reference, &c->diff));
+  if (!a.diff_reference.empty())
+    DNS_RETURN_IF_ERROR(detect::ParseReferenceMode(a.diff_reference, &c->diff));
   if (!a.diff_resolution.empty()) {
     DNS_RETURN_IF_ERROR(ParseResolution(a.diff_resolution, &c->diff.width, &c->diff.height));
   }
@@ -72,28 +73,35 @@ absl::Status ApplyOverrides(CLI::App* app, const RunArgs& a, cascade::CascadeCon
 }
 
 void AddOverrideOptions(CLI::App* sub, RunArgs* a) {
-  sub->add_option("--model-repository", a->model_repository, "Model repository root for model names");
+  sub->add_option("--model-repository", a->model_repository,
+                  "Model repository root for model names");
   sub->add_option("--object", a->object, "Object class the query asks for (default: person)");
   sub->add_option("--min-confidence", a->min_confidence,
                   "Reference detections below this score are ignored (default: 0)");
-  sub->add_option("--reference", a->reference,
-                  "Reference detector: hog, a .onnx/.cfg file or a repository model name (default: hog)");
-  sub->add_option("--reference-weights", a->reference_weights, "Darknet .weights for a .cfg reference");
+  sub->add_option(
+      "--reference", a->reference,
+      "Reference detector: hog, a .onnx/.cfg file or a repository model name (default: hog)");
+  sub->add_option("--reference-weights", a->reference_weights,
+                  "Darknet .weights for a .cfg reference");
   sub->add_option("--reference-names", a->reference_names, "Class names file for the reference");
   sub->add_option("--specialized", a->specialized,
                   "Specialized classifier (.onnx file or repository name); off by default");
-  sub->add_option("--c-low", a->c_low, "Specialized confidence at or below which a frame is absent (default: 0)");
-  sub->add_option("--c-high", a->c_high, "Specialized confidence at or above which a frame is present (default: 1)");
+  sub->add_option("--c-low", a->c_low,
+                  "Specialized confidence at or below which a frame is absent (default: 0)");
+  sub->add_option("--c-high", a->c_high,
+                  "Specialized confidence at or above which a frame is present (default: 1)");
   sub->add_option("--diff-threshold", a->diff_threshold,
                   "Difference threshold: a frame whose MSE to its reference frame is at most this "
                   "reuses that frame's label (default: 0 = only identical frames)");
   sub->add_option("--diff-metric", a->diff_metric, "global or blocked MSE (default: global)");
-  sub->add_option("--diff-reference", a->diff_reference,
-                  "Reference frame: anchor (last model-labelled frame), delta:N (N processed frames "
-                  "earlier) or background (needs --background) (default: anchor)");
+  sub->add_option(
+      "--diff-reference", a->diff_reference,
+      "Reference frame: anchor (last model-labelled frame), delta:N (N processed frames "
+      "earlier) or background (needs --background) (default: anchor)");
   sub->add_option("--diff-resolution", a->diff_resolution,
                   "Resolution the difference detector compares at, WxH (default: 100x100)");
-  sub->add_option("--background", a->background, "Empty-scene image for --diff-reference background");
+  sub->add_option("--background", a->background,
+                  "Empty-scene image for --diff-reference background");
   sub->add_flag("--no-diff", a->no_diff, "Disable the difference detector");
 }
 
@@ -124,17 +132,12 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
     DNS_ASSIGN_OR_RETURN(writer, labels::PredictionCsvWriter::Open(a.out));
   }
   const video::VideoInfo info = source->info();
-  spdlog::info("run: {} ({}x{}, {:.2f} fps, {} frames), reference '{}'{}", info.uri, info.width,
-               info.height, info.fps, info.frame_count, config.reference.model,
-               config.specialized_enabled() ? ", specialized '" + config.specialized.model + "'" : "");
-  ProgressReporter::Options popts;
-  popts.terminal = a.progress == "bar" || (a.progress == "auto" && UseTerminalProgress());
-  if (info.frame_count > 0) {
-    const int64_t end = source_options.range.end.value_or(info.frame_count);
-    popts.total = std::max<int64_t>(0, std::min(end, info.frame_count) - source_options.range.start);
-  }
-  std::optional<ProgressReporter> progress;
-  if (a.progress != "off") progress.emplace(popts, Clock::Real());
+  spdlog::info(
+      "run: {} ({}x{}, {:.2f} fps, {} frames), reference '{}'{}", info.uri, info.width, info.height,
+      info.fps, info.frame_count, config.reference.model,
+      config.specialized_enabled() ? ", specialized '" + config.specialized.model + "'" : "");
+  std::optional<ProgressReporter> progress =
+      MakeFrameProgress(a.progress, info, source_options.range);
   auto on_result = [&](const labels::FrameResult& r) {
     return writer ? writer->Write(r) : absl::OkStatus();
   };
@@ -146,7 +149,8 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   if (writer) DNS_RETURN_IF_ERROR(writer->Close());
   if (!summary.ok()) return summary.status();
   if (a.compare_decode) {
-    if (info.live) return absl::InvalidArgumentError("--compare-decode needs a file, not a live stream");
+    if (info.live)
+      return absl::InvalidArgumentError("--compare-decode needs a file, not a live stream");
     DNS_ASSIGN_OR_RETURN(auto again, video::OpenFrameSource(source_options));
     DNS_ASSIGN_OR_RETURN(summary->decode_only_frames_per_second,
                          cascade::MeasureDecodeOnly(*again, config, {}, Clock::Real()));
@@ -175,13 +179,12 @@ Command AddRunCommand(CLI::App& root) {
                   "Cascade config JSON (models, thresholds, resolutions, ROI, object); options "
                   "below override it");
   sub->add_option("--out", args->out, "Output CSV, '-' for stdout (default: none, summary only)");
-  sub->add_option("--summary-json", args->summary_json, "Write the run summary as JSON to this file");
+  sub->add_option("--summary-json", args->summary_json,
+                  "Write the run summary as JSON to this file");
   sub->add_flag("--compare-decode", args->compare_decode,
                 "After the run, time a decode-and-resize-only pass over the same input and report "
                 "cascade frames/s relative to it");
-  sub->add_option("--progress", args->progress, "Progress display: auto, bar, log or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "bar", "log", "off"}));
+  AddProgressOption(*sub, &args->progress);
   AddOverrideOptions(sub, args.get());
   return {sub, [sub, args] { return ExecuteRun(sub, *args); }};
 }

@@ -21,17 +21,17 @@ absl::Status ExecuteSynth(const SynthArgs& a) {
   popts.total = a.options.frames;
   std::optional<ProgressReporter> progress;
   progress.emplace(popts, Clock::Real());
-  DNS_ASSIGN_OR_RETURN(video::SynthResult r,
-                       video::WriteSyntheticScene(a.options, a.out, [&](int64_t n) {
-                         progress->Update(n, "");
-                       }));
+  DNS_ASSIGN_OR_RETURN(
+      video::SynthResult r,
+      video::WriteSyntheticScene(a.options, a.out, [&](int64_t n) { progress->Update(n, ""); }));
   progress.reset();
-  std::printf("wrote %lld frames (%lld objects, %lld frames with a '%s', %.1f%%)\n"
-              "  video      %s\n  labels     %s\n  background %s\n",
-              static_cast<long long>(r.frames), static_cast<long long>(r.objects),
-              static_cast<long long>(r.positive_frames), a.options.object_name.c_str(),
-              r.frames ? 100.0 * r.positive_frames / r.frames : 0.0, r.video_path.c_str(),
-              r.labels_path.c_str(), r.background_path.c_str());
+  std::printf(
+      "wrote %lld frames (%lld objects, %lld frames with a '%s', %.1f%%)\n"
+      "  video      %s\n  labels     %s\n  background %s\n",
+      static_cast<long long>(r.frames), static_cast<long long>(r.objects),
+      static_cast<long long>(r.positive_frames), a.options.object_name.c_str(),
+      r.frames ? 100.0 * r.positive_frames / r.frames : 0.0, r.video_path.c_str(),
+      r.labels_path.c_str(), r.background_path.c_str());
   return absl::OkStatus();
 }
 
@@ -46,15 +46,24 @@ Command AddSynthCommand(CLI::App& root) {
       "drift, objects entering/moving/stopping/leaving) with its exact label CSV; deterministic "
       "for a seed. Writes DIR/video.avi, DIR/labels.csv, DIR/background.png");
   sub->add_option("--out", args->out, "Output directory (created)")->required();
-  sub->add_option("--frames", o.frames, "Number of frames")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--frames", o.frames, "Number of frames")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   sub->add_option("--seed", o.seed, "Random seed")->capture_default_str();
   sub->add_option("--object-rate", o.object_rate, "Expected new objects per frame")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  sub->add_option("--width", o.width, "Frame width")->capture_default_str()->check(CLI::Range(32, 7680));
-  sub->add_option("--height", o.height, "Frame height")->capture_default_str()->check(CLI::Range(32, 4320));
-  sub->add_option("--fps", o.fps, "Frames per second")->capture_default_str()->check(CLI::PositiveNumber);
-  sub->add_option("--object", o.object_name, "Object class name in the labels")->capture_default_str();
+  sub->add_option("--width", o.width, "Frame width")
+      ->capture_default_str()
+      ->check(CLI::Range(32, 7680));
+  sub->add_option("--height", o.height, "Frame height")
+      ->capture_default_str()
+      ->check(CLI::Range(32, 4320));
+  sub->add_option("--fps", o.fps, "Frames per second")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--object", o.object_name, "Object class name in the labels")
+      ->capture_default_str();
   sub->add_option("--max-objects", o.max_objects, "Objects on screen at once at most")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -27,7 +27,9 @@ void RunResize(benchmark::State& state, Interpolation interpolation) {
 
 void BM_CropAndResize_Area(benchmark::State& state) { RunResize(state, Interpolation::kArea); }
 void BM_CropAndResize_Linear(benchmark::State& state) { RunResize(state, Interpolation::kLinear); }
-void BM_CropAndResize_Nearest(benchmark::State& state) { RunResize(state, Interpolation::kNearest); }
+void BM_CropAndResize_Nearest(benchmark::State& state) {
+  RunResize(state, Interpolation::kNearest);
+}
 
 BENCHMARK(BM_CropAndResize_Area)->Arg(768)->Arg(1920);
 BENCHMARK(BM_CropAndResize_Linear)->Arg(768)->Arg(1920);

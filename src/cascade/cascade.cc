@@ -18,7 +18,6 @@ namespace {
 using labels::FrameResult;
 using labels::FrameStatus;
 
-
 absl::StatusOr<cv::Mat> LoadBackground(const CascadeConfig& config) {
   cv::Mat image;
   try {
@@ -33,9 +32,9 @@ absl::StatusOr<cv::Mat> LoadBackground(const CascadeConfig& config) {
   }
   if (config.roi) {
     DNS_RETURN_IF_ERROR(CheckRoiInFrame(*config.roi, image.cols, image.rows));
-    image = image(cv::Rect(config.roi->x0, config.roi->y0, config.roi->width(),
-                           config.roi->height()))
-                .clone();
+    image =
+        image(cv::Rect(config.roi->x0, config.roi->y0, config.roi->width(), config.roi->height()))
+            .clone();
   }
   return image;
 }
@@ -131,8 +130,8 @@ class Cascade::Worker {
   }
 
   static absl::Status Annotate(const absl::Status& s, std::string_view stage, int64_t frame) {
-    return absl::Status(s.code(), fmt::format("{} failed on frame {}: {}", stage, frame,
-                                              std::string(s.message())));
+    return absl::Status(
+        s.code(), fmt::format("{} failed on frame {}: {}", stage, frame, std::string(s.message())));
   }
 
   absl::StatusOr<bool> LabelOf(int64_t frame) const {
@@ -190,10 +189,11 @@ Cascade::Cascade(CascadeConfig config, CascadeOptions options,
 
 Cascade::~Cascade() = default;
 
-absl::StatusOr<std::unique_ptr<Cascade>> Cascade::Create(
-    const CascadeConfig& config, const CascadeOptions& options,
-    std::unique_ptr<models::Model> specialized, std::unique_ptr<models::Model> reference,
-    Clock* clock) {
+absl::StatusOr<std::unique_ptr<Cascade>> Cascade::Create(const CascadeConfig& config,
+                                                         const CascadeOptions& options,
+                                                         std::unique_ptr<models::Model> specialized,
+                                                         std::unique_ptr<models::Model> reference,
+                                                         Clock* clock) {
   DNS_RETURN_IF_ERROR(ValidateCascadeConfig(config));
   if (reference == nullptr) return absl::InvalidArgumentError("cascade needs a reference model");
   if (config.specialized_enabled() && specialized == nullptr) {

@@ -84,8 +84,8 @@ class Cascade {
  private:
   class Worker;
   Cascade(CascadeConfig config, CascadeOptions options, std::unique_ptr<models::Model> specialized,
-          std::unique_ptr<models::Model> reference, std::unique_ptr<detect::DifferenceDetector> diff,
-          Clock* clock);
+          std::unique_ptr<models::Model> reference,
+          std::unique_ptr<detect::DifferenceDetector> diff, Clock* clock);
 
   CascadeConfig config_;
   CascadeOptions options_;
@@ -103,7 +103,7 @@ absl::StatusOr<double> MeasureDecodeOnly(video::FrameSource& source, const Casca
 
 // True when a reference detection counts as the queried object under `config`
 // (class name, min confidence, box centre inside the ROI).
-bool MatchesQuery(const models::BoxDetection& detection, const std::vector<std::string>& class_names,
-                  const CascadeConfig& config);
+bool MatchesQuery(const models::BoxDetection& detection,
+                  const std::vector<std::string>& class_names, const CascadeConfig& config);
 
 }  // namespace dnoscope::cascade

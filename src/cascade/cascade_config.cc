@@ -26,8 +26,7 @@ class Fields {
     if (!object_.is_object()) return Error(path_.empty() ? "(top level)" : path_, "an object");
     for (const auto& [key, value] : object_.items()) {
       if (!allowed.count(key)) {
-        return absl::InvalidArgumentError(
-            fmt::format("{}: unknown key '{}'", source_, Key(key)));
+        return absl::InvalidArgumentError(fmt::format("{}: unknown key '{}'", source_, Key(key)));
       }
     }
     return absl::OkStatus();
@@ -54,8 +53,7 @@ class Fields {
   }
 
   absl::Status Error(const std::string& key, std::string_view expected) const {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: '{}' must be {}", source_, key, expected));
+    return absl::InvalidArgumentError(fmt::format("{}: '{}' must be {}", source_, key, expected));
   }
 
  private:
@@ -84,9 +82,9 @@ absl::Status ParseRoiField(const Fields& f, CascadeConfig* c) {
       !std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_number_integer(); })) {
     return f.Error("roi", "an array of four integers [x0, y0, x1, y1]");
   }
-  DNS_ASSIGN_OR_RETURN(Roi roi, ParseRoi(fmt::format("{},{},{},{}", v[0].get<int>(),
-                                                     v[1].get<int>(), v[2].get<int>(),
-                                                     v[3].get<int>())));
+  DNS_ASSIGN_OR_RETURN(Roi roi,
+                       ParseRoi(fmt::format("{},{},{},{}", v[0].get<int>(), v[1].get<int>(),
+                                            v[2].get<int>(), v[3].get<int>())));
   c->roi = roi;
   return absl::OkStatus();
 }
@@ -94,8 +92,8 @@ absl::Status ParseRoiField(const Fields& f, CascadeConfig* c) {
 absl::Status ParseDifference(const json& j, std::string_view source, const std::string& base,
                              CascadeConfig* c) {
   Fields f(j, "difference", source);
-  DNS_RETURN_IF_ERROR(f.CheckKeys({"enabled", "metric", "width", "height", "threshold",
-                                   "reference", "grid", "reduce", "weights", "background"}));
+  DNS_RETURN_IF_ERROR(f.CheckKeys({"enabled", "metric", "width", "height", "threshold", "reference",
+                                   "grid", "reduce", "weights", "background"}));
   DNS_RETURN_IF_ERROR(f.Get("enabled", &c->diff_enabled));
   DNS_RETURN_IF_ERROR(f.Get("width", &c->diff.width));
   DNS_RETURN_IF_ERROR(f.Get("height", &c->diff.height));
@@ -123,7 +121,8 @@ absl::Status ParseDifference(const json& j, std::string_view source, const std::
   }
   if (f.Has("weights")) {
     const json& w = f.Raw("weights");
-    if (!w.is_array() || !std::all_of(w.begin(), w.end(), [](const json& e) { return e.is_number(); })) {
+    if (!w.is_array() ||
+        !std::all_of(w.begin(), w.end(), [](const json& e) { return e.is_number(); })) {
       return f.Error("difference.weights", "an array of numbers");
     }
     c->diff.block_weights = w.get<std::vector<double>>();
@@ -176,7 +175,8 @@ absl::Status ParseTopLevel(const json& j, std::string_view source, const std::st
   c->model_repository = Resolve(base, c->model_repository);
   DNS_RETURN_IF_ERROR(ParseRoiField(f, c));
   if (f.Has("difference")) DNS_RETURN_IF_ERROR(ParseDifference(j["difference"], source, base, c));
-  if (f.Has("specialized")) DNS_RETURN_IF_ERROR(ParseSpecialized(j["specialized"], source, base, c));
+  if (f.Has("specialized"))
+    DNS_RETURN_IF_ERROR(ParseSpecialized(j["specialized"], source, base, c));
   if (f.Has("reference")) DNS_RETURN_IF_ERROR(ParseReference(j["reference"], source, base, c));
   return absl::OkStatus();
 }
@@ -219,7 +219,8 @@ absl::Status ValidateCascadeConfig(const CascadeConfig& c) {
   }
   if (c.diff_enabled && c.diff.reference == detect::ReferenceMode::kBackground &&
       c.diff_background.empty()) {
-    return bad("difference reference 'background' needs a background image (difference.background)");
+    return bad(
+        "difference reference 'background' needs a background image (difference.background)");
   }
   if (c.reference.model.empty()) return bad("a reference model is required");
   return absl::OkStatus();

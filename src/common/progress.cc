@@ -37,8 +37,8 @@ void ProgressReporter::Update(int64_t done, const std::string& extra, bool force
       constexpr int kWidth = 24;
       const int filled = static_cast<int>(frac * kWidth);
       head = fmt::format("[{}{}] {:5.1f}% {}/{} {}", std::string(filled, '#'),
-                             std::string(kWidth - filled, '.'), frac * 100, done,
-                             *options_.total, options_.unit);
+                         std::string(kWidth - filled, '.'), frac * 100, done, *options_.total,
+                         options_.unit);
     } else {
       head = fmt::format("{:5.1f}% {}/{} {}", frac * 100, done, *options_.total, options_.unit);
     }

@@ -26,8 +26,7 @@ absl::StatusOr<Roi> ParseRoi(std::string_view text) {
   }
   Roi roi{v[0], v[1], v[2], v[3]};
   if (roi.x1 <= roi.x0 || roi.y1 <= roi.y0) {
-    return absl::InvalidArgumentError(
-        fmt::format("bad ROI '{}': need X1 > X0 and Y1 > Y0", text));
+    return absl::InvalidArgumentError(fmt::format("bad ROI '{}': need X1 > X0 and Y1 > Y0", text));
   }
   return roi;
 }

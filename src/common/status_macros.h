@@ -10,10 +10,10 @@
 #define DNS_STATUS_CONCAT_INNER_(a, b) a##b
 #define DNS_STATUS_CONCAT_(a, b) DNS_STATUS_CONCAT_INNER_(a, b)
 
-#define DNS_RETURN_IF_ERROR(expr)                  \
-  do {                                             \
-    ::absl::Status dns_status_ = (expr);           \
-    if (!dns_status_.ok()) return dns_status_;     \
+#define DNS_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::absl::Status dns_status_ = (expr);       \
+    if (!dns_status_.ok()) return dns_status_; \
   } while (0)
 
 #define DNS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \

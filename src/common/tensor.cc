@@ -25,31 +25,41 @@ Tensor MakeTensor(std::string name, DataType dtype, std::vector<int64_t> shape,
 
 std::string_view DataTypeName(DataType type) {
   switch (type) {
-    case DataType::kUint8: return "UINT8";
-    case DataType::kInt32: return "INT32";
-    case DataType::kInt64: return "INT64";
-    case DataType::kFp32: return "FP32";
-    case DataType::kBytes: return "BYTES";
+    case DataType::kUint8:
+      return "UINT8";
+    case DataType::kInt32:
+      return "INT32";
+    case DataType::kInt64:
+      return "INT64";
+    case DataType::kFp32:
+      return "FP32";
+    case DataType::kBytes:
+      return "BYTES";
   }
   return "UNKNOWN";
 }
 
 absl::StatusOr<DataType> DataTypeFromName(std::string_view name) {
-  for (DataType t : {DataType::kUint8, DataType::kInt32, DataType::kInt64, DataType::kFp32,
-                     DataType::kBytes}) {
+  for (DataType t :
+       {DataType::kUint8, DataType::kInt32, DataType::kInt64, DataType::kFp32, DataType::kBytes}) {
     if (DataTypeName(t) == name) return t;
   }
-  return absl::InvalidArgumentError(fmt::format(
-      "unsupported datatype '{}' (expected UINT8, INT32, INT64, FP32 or BYTES)", name));
+  return absl::InvalidArgumentError(
+      fmt::format("unsupported datatype '{}' (expected UINT8, INT32, INT64, FP32 or BYTES)", name));
 }
 
 size_t DataTypeSize(DataType type) {
   switch (type) {
-    case DataType::kUint8: return 1;
-    case DataType::kInt32: return 4;
-    case DataType::kInt64: return 8;
-    case DataType::kFp32: return 4;
-    case DataType::kBytes: return 0;
+    case DataType::kUint8:
+      return 1;
+    case DataType::kInt32:
+      return 4;
+    case DataType::kInt64:
+      return 8;
+    case DataType::kFp32:
+      return 4;
+    case DataType::kBytes:
+      return 0;
   }
   return 0;
 }
@@ -70,8 +80,9 @@ absl::Status Tensor::Validate() const {
   const int64_t n = NumElements();
   if (dtype == DataType::kBytes) {
     if (static_cast<int64_t>(bytes.size()) != n) {
-      return absl::InvalidArgumentError(fmt::format("tensor '{}' of shape {} needs {} BYTES elements, got {}",
-                                                    name, ShapeString(shape), n, bytes.size()));
+      return absl::InvalidArgumentError(
+          fmt::format("tensor '{}' of shape {} needs {} BYTES elements, got {}", name,
+                      ShapeString(shape), n, bytes.size()));
     }
     return absl::OkStatus();
   }

@@ -51,7 +51,8 @@ struct Tensor {
   absl::Status Validate() const;
 
   static Tensor Fp32(std::string name, std::vector<int64_t> shape, std::span<const float> values);
-  static Tensor Int64(std::string name, std::vector<int64_t> shape, std::span<const int64_t> values);
+  static Tensor Int64(std::string name, std::vector<int64_t> shape,
+                      std::span<const int64_t> values);
   // Copies `size` bytes of UINT8 data.
   static Tensor Uint8(std::string name, std::vector<int64_t> shape, const uint8_t* values,
                       size_t size);

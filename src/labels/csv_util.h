@@ -35,6 +35,13 @@ bool IsBlank(std::string_view line);
 // message without a location) for an unterminated quote or text after one.
 absl::Status SplitCsvLine(std::string_view line, std::vector<std::string>* fields);
 
+// Parses every non-blank row of a CSV text with `parse_row`, in order. The
+// first row is skipped as a header when its first field is "frame" and it has
+// `header_fields` fields. Errors carry "<source>:<line>: ".
+template <typename Row, typename ParseRow>
+absl::StatusOr<std::vector<Row>> ParseCsvRows(std::string_view text, std::string_view source,
+                                              size_t header_fields, ParseRow parse_row);
+
 // Quotes `field` when it holds a comma, a quote or leading/trailing blanks.
 std::string QuoteCsvField(std::string_view field);
 
@@ -65,5 +72,30 @@ absl::Status WriteLine(FILE* file, const std::string& path, std::string_view row
 
 // Flushes and (when `close`) closes `file`; reports buffered write errors.
 absl::Status FinishFile(FILE* file, const std::string& path, bool close);
+
+template <typename Row, typename ParseRow>
+absl::StatusOr<std::vector<Row>> ParseCsvRows(std::string_view text, std::string_view source,
+                                              size_t header_fields, ParseRow parse_row) {
+  std::vector<Row> rows;
+  std::vector<std::string> fields;
+  LineReader reader(text);
+  std::string_view line;
+  int64_t line_number = 0;
+  bool first_row = true;
+  while (reader.Next(&line, &line_number)) {
+    if (IsBlank(line)) continue;
+    absl::Status status = SplitCsvLine(line, &fields);
+    if (!status.ok()) return LocatedError(source, line_number, status);
+    // The header is recognised by its first column; its width is still checked.
+    const bool header = first_row && fields[0] == "frame";
+    first_row = false;
+    if (header && fields.size() == header_fields) continue;
+    Row row;
+    status = parse_row(fields, &row);
+    if (!status.ok()) return LocatedError(source, line_number, status);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
 
 }  // namespace dnoscope::labels::internal

@@ -43,26 +43,7 @@ absl::Status ParseDetection(const std::vector<std::string>& fields, Detection* d
 
 absl::StatusOr<std::vector<Detection>> ParseLabelCsv(std::string_view text,
                                                      std::string_view source_name) {
-  std::vector<Detection> detections;
-  std::vector<std::string> fields;
-  internal::LineReader reader(text);
-  std::string_view line;
-  int64_t line_number = 0;
-  bool first_row = true;
-  while (reader.Next(&line, &line_number)) {
-    if (internal::IsBlank(line)) continue;
-    absl::Status status = internal::SplitCsvLine(line, &fields);
-    if (!status.ok()) return internal::LocatedError(source_name, line_number, status);
-    // The header is recognised by its first column; its width is still checked.
-    const bool header = first_row && fields[0] == "frame";
-    first_row = false;
-    if (header && fields.size() == kLabelFields) continue;
-    Detection d;
-    status = ParseDetection(fields, &d);
-    if (!status.ok()) return internal::LocatedError(source_name, line_number, status);
-    detections.push_back(std::move(d));
-  }
-  return detections;
+  return internal::ParseCsvRows<Detection>(text, source_name, kLabelFields, ParseDetection);
 }
 
 absl::StatusOr<std::vector<Detection>> ReadLabelCsv(const std::string& path) {

@@ -68,25 +68,8 @@ absl::StatusOr<FrameStatus> ParseFrameStatus(std::string_view name) {
 
 absl::StatusOr<std::vector<FrameResult>> ParsePredictionCsv(std::string_view text,
                                                             std::string_view source_name) {
-  std::vector<FrameResult> results;
-  std::vector<std::string> fields;
-  internal::LineReader reader(text);
-  std::string_view line;
-  int64_t line_number = 0;
-  bool first_row = true;
-  while (reader.Next(&line, &line_number)) {
-    if (internal::IsBlank(line)) continue;
-    absl::Status status = internal::SplitCsvLine(line, &fields);
-    if (!status.ok()) return internal::LocatedError(source_name, line_number, status);
-    const bool header = first_row && fields[0] == "frame";
-    first_row = false;
-    if (header && fields.size() == kPredictionFields) continue;
-    FrameResult r;
-    status = ParseFrameResult(fields, &r);
-    if (!status.ok()) return internal::LocatedError(source_name, line_number, status);
-    results.push_back(r);
-  }
-  return results;
+  return internal::ParseCsvRows<FrameResult>(text, source_name, kPredictionFields,
+                                             ParseFrameResult);
 }
 
 absl::StatusOr<std::vector<FrameResult>> ReadPredictionCsv(const std::string& path) {

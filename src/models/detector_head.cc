@@ -16,18 +16,6 @@ namespace {
 // Columns before the class scores: cx, cy, w, h (+ objectness except YOLOv8).
 int HeaderColumns(HeadFormat format) { return format == HeadFormat::kYoloV8 ? 4 : 5; }
 
-const char* FormatName(HeadFormat format) {
-  switch (format) {
-    case HeadFormat::kDarknet:
-      return "darknet";
-    case HeadFormat::kYoloV5:
-      return "yolov5";
-    case HeadFormat::kYoloV8:
-      return "yolov8";
-  }
-  return "unknown";
-}
-
 std::string MatShapeString(const cv::Mat& m) {
   std::vector<int64_t> shape(m.size.p, m.size.p + m.dims);
   return ShapeString(shape);
@@ -40,7 +28,7 @@ absl::StatusOr<cv::Mat> BoxRows(const cv::Mat& out, HeadFormat format) {
   if (out.type() != CV_32F || !(out.dims == 2 || batched) || !out.isContinuous()) {
     return absl::InvalidArgumentError(fmt::format(
         "{} output of shape {} (type {}) is not a continuous FP32 [N,K] or [1,N,K] matrix",
-        FormatName(format), MatShapeString(out), out.type()));
+        HeadFormatName(format), MatShapeString(out), out.type()));
   }
   cv::Mat rows =
       batched ? cv::Mat(out.size[1], out.size[2], CV_32F, const_cast<uchar*>(out.ptr())) : out;
@@ -186,9 +174,9 @@ absl::StatusOr<std::vector<BoxDetection>> DecodeDetections(const std::vector<cv:
         num_classes > 0 ? num_classes : rows[0].cols - HeaderColumns(options.format);
     if (classes <= 0 || classes != expected) {
       return absl::InvalidArgumentError(fmt::format(
-          "{} output {} has shape {}: expected {} + {} class columns", FormatName(options.format),
-          i, MatShapeString(outputs[i]), HeaderColumns(options.format),
-          num_classes > 0 ? std::to_string(num_classes) : "C"));
+          "{} output {} has shape {}: expected {} + {} class columns",
+          HeadFormatName(options.format), i, MatShapeString(outputs[i]),
+          HeaderColumns(options.format), num_classes > 0 ? std::to_string(num_classes) : "C"));
     }
   }
   const DecodeContext ctx = MakeContext(
@@ -223,6 +211,18 @@ float IoU(const BoxDetection& a, const BoxDetection& b) {
   const float ih = std::max(0.0f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
   const float inter = iw * ih;
   return inter / (area_a + area_b - inter);
+}
+
+const char* HeadFormatName(HeadFormat format) {
+  switch (format) {
+    case HeadFormat::kDarknet:
+      return "darknet";
+    case HeadFormat::kYoloV5:
+      return "yolov5";
+    case HeadFormat::kYoloV8:
+      return "yolov8";
+  }
+  return "unknown";
 }
 
 }  // namespace dnoscope::models

@@ -26,6 +26,9 @@ struct BoxDetection;
 
 enum class HeadFormat { kDarknet, kYoloV5, kYoloV8 };
 
+// "darknet", "yolov5", "yolov8" (the names config.json uses).
+const char* HeadFormatName(HeadFormat format);
+
 struct DetectorHeadOptions {
   HeadFormat format = HeadFormat::kDarknet;
   // Network input size in pixels. 0 = take it from the model when it is

@@ -253,18 +253,6 @@ absl::Status ParseSections(ObjectReader& r, ModelConfig* c) {
   return absl::OkStatus();
 }
 
-const char* HeadFormatName(HeadFormat format) {
-  switch (format) {
-    case HeadFormat::kDarknet:
-      return "darknet";
-    case HeadFormat::kYoloV5:
-      return "yolov5";
-    case HeadFormat::kYoloV8:
-      return "yolov8";
-  }
-  return "darknet";
-}
-
 // A float as the double with the same shortest decimal form, so that 0.45f
 // is written as 0.45 rather than 0.44999998807907104.
 double ShortestDouble(float value) { return std::stod(fmt::format("{}", value)); }

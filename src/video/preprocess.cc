@@ -9,9 +9,12 @@ namespace {
 
 int ToCv(Interpolation interpolation) {
   switch (interpolation) {
-    case Interpolation::kArea: return cv::INTER_AREA;
-    case Interpolation::kLinear: return cv::INTER_LINEAR;
-    case Interpolation::kNearest: return cv::INTER_NEAREST;
+    case Interpolation::kArea:
+      return cv::INTER_AREA;
+    case Interpolation::kLinear:
+      return cv::INTER_LINEAR;
+    case Interpolation::kNearest:
+      return cv::INTER_NEAREST;
   }
   return cv::INTER_AREA;
 }
@@ -37,8 +40,7 @@ void AreaResize(const cv::Mat& view, int width, int height, cv::Mat* out) {
 
 void CropAndResize(const cv::Mat& frame, const std::optional<Roi>& roi, int width, int height,
                    Interpolation interpolation, cv::Mat* out) {
-  const cv::Mat view =
-      roi ? frame(cv::Rect(roi->x0, roi->y0, roi->width(), roi->height())) : frame;
+  const cv::Mat view = roi ? frame(cv::Rect(roi->x0, roi->y0, roi->width(), roi->height())) : frame;
   if (view.cols == width && view.rows == height) {
     view.copyTo(*out);
     return;

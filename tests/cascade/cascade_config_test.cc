@@ -75,28 +75,25 @@ TEST_P(CascadeConfigErrorTest, NamesTheProblem) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, CascadeConfigErrorTest,
-    ::testing::Values(BadCase{"{not json", "not valid JSON"},
-                      BadCase{R"({"skip": "two"})", "'skip' must be an integer"},
-                      BadCase{R"({"object": 3})", "'object' must be a string"},
-                      BadCase{R"({"roi": [1, 2, 3]})", "'roi' must be an array of four"},
-                      BadCase{R"({"difference": {"threshold": "high"}})",
-                              "'difference.threshold' must be a number"},
-                      BadCase{R"({"difference": {"enabled": 1}})",
-                              "'difference.enabled' must be a boolean"},
-                      BadCase{R"({"specialized": {"c_low": []}})",
-                              "'specialized.c_low' must be a number"},
-                      BadCase{R"({"reference": {"model": 5}})",
-                              "'reference.model' must be a string"},
-                      BadCase{R"({"treshold": 3})", "unknown key 'treshold'"},
-                      BadCase{R"({"difference": {"metrc": "global"}})",
-                              "unknown key 'difference.metrc'"},
-                      BadCase{R"([1, 2])", "must be an object"}));
+    ::testing::Values(
+        BadCase{"{not json", "not valid JSON"},
+        BadCase{R"({"skip": "two"})", "'skip' must be an integer"},
+        BadCase{R"({"object": 3})", "'object' must be a string"},
+        BadCase{R"({"roi": [1, 2, 3]})", "'roi' must be an array of four"},
+        BadCase{R"({"difference": {"threshold": "high"}})",
+                "'difference.threshold' must be a number"},
+        BadCase{R"({"difference": {"enabled": 1}})", "'difference.enabled' must be a boolean"},
+        BadCase{R"({"specialized": {"c_low": []}})", "'specialized.c_low' must be a number"},
+        BadCase{R"({"reference": {"model": 5}})", "'reference.model' must be a string"},
+        BadCase{R"({"treshold": 3})", "unknown key 'treshold'"},
+        BadCase{R"({"difference": {"metrc": "global"}})", "unknown key 'difference.metrc'"},
+        BadCase{R"([1, 2])", "must be an object"}));
 
 TEST(CascadeConfigTest, ValidationRejectsInconsistentValues) {
   EXPECT_FALSE(ParseCascadeConfig(R"({"skip": 0})", "c", "").ok());
-  EXPECT_FALSE(ParseCascadeConfig(R"({"specialized": {"model": "m", "c_low": 0.9, "c_high": 0.1}})",
-                                  "c", "")
-                   .ok());
+  EXPECT_FALSE(
+      ParseCascadeConfig(R"({"specialized": {"model": "m", "c_low": 0.9, "c_high": 0.1}})", "c", "")
+          .ok());
   EXPECT_FALSE(ParseCascadeConfig(R"({"difference": {"reference": "background"}})", "c", "").ok());
   EXPECT_FALSE(ParseCascadeConfig(R"({"difference": {"threshold": -1}})", "c", "").ok());
 }

@@ -111,15 +111,16 @@ TEST(CascadeTest, ZeroThresholdSendsEveryChangedFrameToTheReference) {
   config.diff.threshold = 0;
   auto detector = Detector({});
   auto calls = detector->calls;
-  RunOutput out = RunWith(config, {MakeFrame(0, 1), MakeFrame(1, 2), MakeFrame(2, 3)},
-                          std::move(detector));
+  RunOutput out =
+      RunWith(config, {MakeFrame(0, 1), MakeFrame(1, 2), MakeFrame(2, 3)}, std::move(detector));
   ASSERT_TRUE(out.summary.ok());
   EXPECT_EQ(calls->size(), 3u);
 }
 
 TEST(CascadeTest, SkippedFramesCopyThePreviousSampledLabel) {
   auto detector = Detector({{0, {PersonAt(10, 10)}}});
-  RunOutput out = RunWith(BaseConfig(), {MakeFrame(0, 50), Skipped(1), Skipped(2), MakeFrame(3, 200), Skipped(4)},
+  RunOutput out = RunWith(BaseConfig(),
+                          {MakeFrame(0, 50), Skipped(1), Skipped(2), MakeFrame(3, 200), Skipped(4)},
                           std::move(detector));
   ASSERT_TRUE(out.summary.ok());
   ASSERT_EQ(out.rows.size(), 5u);
@@ -175,8 +176,8 @@ TEST(CascadeTest, BackgroundModeLabelsUnchangedFramesAbsent) {
   config.diff_background = path;
   auto detector = Detector({{1, {PersonAt(10, 10)}}});
   auto calls = detector->calls;
-  RunOutput out = RunWith(config, {MakeFrame(0, 50), MakeFrame(1, 120), MakeFrame(2, 50)},
-                          std::move(detector));
+  RunOutput out =
+      RunWith(config, {MakeFrame(0, 50), MakeFrame(1, 120), MakeFrame(2, 50)}, std::move(detector));
   ASSERT_TRUE(out.summary.ok()) << out.summary.status();
   EXPECT_EQ(out.rows[0].status, FrameStatus::kDiffReused);
   EXPECT_FALSE(out.rows[0].label);
@@ -206,8 +207,9 @@ TEST(CascadeTest, ReferenceFailureStopsWithOrderedPrefix) {
   config.diff_enabled = false;
   auto detector = Detector({});
   detector->fail_on_frame = 2;
-  RunOutput out = RunWith(config, {MakeFrame(0, 1), MakeFrame(1, 2), MakeFrame(2, 3), MakeFrame(3, 4)},
-                          std::move(detector));
+  RunOutput out =
+      RunWith(config, {MakeFrame(0, 1), MakeFrame(1, 2), MakeFrame(2, 3), MakeFrame(3, 4)},
+              std::move(detector));
   ASSERT_FALSE(out.summary.ok());
   EXPECT_NE(std::string(out.summary.status().message()).find("frame 2"), std::string::npos);
   ASSERT_EQ(out.rows.size(), 2u);

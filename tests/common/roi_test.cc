@@ -21,8 +21,8 @@ TEST(RoiTest, RejectsMalformed) {
 
 TEST(RoiTest, BoxCentreContainment) {
   Roi roi{0, 100, 200, 200};
-  EXPECT_TRUE(roi.ContainsBoxCentre(0, 90, 20, 130));    // centre y = 110
-  EXPECT_FALSE(roi.ContainsBoxCentre(0, 0, 20, 100));    // centre y = 50
+  EXPECT_TRUE(roi.ContainsBoxCentre(0, 90, 20, 130));       // centre y = 110
+  EXPECT_FALSE(roi.ContainsBoxCentre(0, 0, 20, 100));       // centre y = 50
   EXPECT_FALSE(roi.ContainsBoxCentre(190, 150, 230, 160));  // centre x = 210
 }
 

@@ -8,8 +8,8 @@ namespace dnoscope {
 namespace {
 
 TEST(TensorTest, DataTypeNamesRoundTrip) {
-  for (DataType t : {DataType::kUint8, DataType::kInt32, DataType::kInt64, DataType::kFp32,
-                     DataType::kBytes}) {
+  for (DataType t :
+       {DataType::kUint8, DataType::kInt32, DataType::kInt64, DataType::kFp32, DataType::kBytes}) {
     auto parsed = DataTypeFromName(DataTypeName(t));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, t);

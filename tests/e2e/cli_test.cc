@@ -73,8 +73,8 @@ TEST_F(SyntheticSceneTest, ZeroThresholdReproducesTheTruthExactly) {
   for (const labels::FrameResult& p : *predictions) {
     EXPECT_EQ(p.label, truth.Positive(p.frame)) << "frame " << p.frame;
   }
-  CommandResult eval = Dns("eval --labels " + Truth() + " --predictions " + out +
-                           " --object car --json");
+  CommandResult eval =
+      Dns("eval --labels " + Truth() + " --predictions " + out + " --object car --json");
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
   auto j = nlohmann::json::parse(eval.output);
   EXPECT_EQ(j["frames"], 240);
@@ -87,11 +87,13 @@ TEST_F(SyntheticSceneTest, DiffReusedShareGrowsWithTheThreshold) {
   std::vector<int64_t> reused;
   for (const char* threshold : {"0", "3", "30", "300"}) {
     const std::string summary = dir_->File(std::string("summary_") + threshold + ".json");
-    CommandResult r = Dns(RunArgs() + " --diff-threshold " + threshold + " --summary-json " + summary);
+    CommandResult r =
+        Dns(RunArgs() + " --diff-threshold " + threshold + " --summary-json " + summary);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     auto j = nlohmann::json::parse(testing::ReadFileOrEmpty(summary));
     EXPECT_EQ(j["frames"], 240);
-    for (const char* key : {"wall_seconds", "frames_per_second", "status_counts", "stage_seconds"}) {
+    for (const char* key :
+         {"wall_seconds", "frames_per_second", "status_counts", "stage_seconds"}) {
       EXPECT_TRUE(j.contains(key)) << key;
     }
     reused.push_back(j["status_counts"]["diff_reused"].get<int64_t>());
@@ -120,7 +122,8 @@ TEST_F(SyntheticSceneTest, RangeAndSkipGiveOneRowPerFrameInOrder) {
 
 TEST_F(SyntheticSceneTest, CompareDecodeReportsTheDecodeOnlyRate) {
   const std::string summary = dir_->File("compare.json");
-  CommandResult r = Dns(RunArgs() + " --diff-threshold 5 --compare-decode --summary-json " + summary);
+  CommandResult r =
+      Dns(RunArgs() + " --diff-threshold 5 --compare-decode --summary-json " + summary);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = nlohmann::json::parse(testing::ReadFileOrEmpty(summary));
   ASSERT_TRUE(j.contains("decode_only_frames_per_second"));
@@ -145,8 +148,8 @@ TEST_F(SyntheticSceneTest, InfoPrintsModelInputsAndOutputs) {
 
 TEST_F(SyntheticSceneTest, LabelWithReplayWritesTheTruthBack) {
   const std::string out = dir_->File("relabel.csv");
-  CommandResult r = Dns("label --video " + Video() + " --model replay --model-repository " + *repo_ +
-                        " --progress off --out " + out);
+  CommandResult r = Dns("label --video " + Video() + " --model replay --model-repository " +
+                        *repo_ + " --progress off --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto written = labels::ReadLabelCsv(out);
   auto truth = labels::ReadLabelCsv(Truth());
@@ -167,7 +170,9 @@ TEST_F(SyntheticSceneTest, BadInputsFailWithAClearMessage) {
   const std::string text_file = dir_->File("notes.mp4");
   testing::WriteFile(text_file, "this is not a video\n");
   const std::string bad_csv = dir_->File("bad.csv");
-  testing::WriteFile(bad_csv, "frame,object_name,confidence,xmin,ymin,xmax,ymax\n0,car,1,1,2,3,4\n1,car,x,1,2,3,4\n");
+  testing::WriteFile(
+      bad_csv,
+      "frame,object_name,confidence,xmin,ymin,xmax,ymax\n0,car,1,1,2,3,4\n1,car,x,1,2,3,4\n");
   const std::string bad_config = dir_->File("bad.json");
   testing::WriteFile(bad_config, R"({"skip": "two"})");
   const std::string truncated = dir_->File("truncated.avi");
@@ -180,9 +185,11 @@ TEST_F(SyntheticSceneTest, BadInputsFailWithAClearMessage) {
       {"not a video", "run --video " + text_file + " --progress off", "notes.mp4"},
       {"truncated video", RunArgs(truncated) + " --no-diff", "truncated"},
       {"malformed csv", "eval --labels " + bad_csv + " --predictions " + bad_csv, "bad.csv:3"},
-      {"unknown model", "run --video " + Video() + " --reference nosuchmodel --model-repository " + *repo_,
+      {"unknown model",
+       "run --video " + Video() + " --reference nosuchmodel --model-repository " + *repo_,
        "nosuchmodel"},
-      {"wrong config type", "run --video " + Video() + " --config " + bad_config, "'skip' must be an integer"},
+      {"wrong config type", "run --video " + Video() + " --config " + bad_config,
+       "'skip' must be an integer"},
       {"bad roi", RunArgs() + " --roi 10,10,5,5", "ROI"},
       {"roi outside frame", RunArgs() + " --roi 0,0,400,240", "exceeds"},
       {"bad frame range", RunArgs() + " --frames 50:10", "frame range"},

@@ -37,9 +37,11 @@ TEST(SharedDataCliTest, DarknetAndReplayOfItsLabelsGiveTheSameCascadeOutput) {
 
   const std::string repo = dir.File("repo");
   std::filesystem::create_directories(repo + "/replay/1");
-  testing::WriteFile(repo + "/replay/config.json",
-                     R"({"backend": "replay", "files": {"labels": ")" + dir.File("ref.csv") + R"("}})");
-  const std::string run = "run" + common + " --object person --min-confidence 0.3 --diff-threshold 20";
+  testing::WriteFile(
+      repo + "/replay/config.json",
+      R"({"backend": "replay", "files": {"labels": ")" + dir.File("ref.csv") + R"("}})");
+  const std::string run =
+      "run" + common + " --object person --min-confidence 0.3 --diff-threshold 20";
   CommandResult darknet = Dns(run + " --reference " + cfg + " --reference-weights " + weights +
                               " --out " + dir.File("darknet.csv"));
   ASSERT_EQ(darknet.exit_code, 0) << darknet.output;

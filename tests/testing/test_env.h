@@ -53,7 +53,7 @@ void WriteFile(const std::string& path, const std::string& content);
 }  // namespace dnoscope::testing
 
 // Skips the current test with a message naming the missing data.
-#define DNS_REQUIRE_SHARED_DATA(var, relative)                                        \
-  auto var##_opt = ::dnoscope::testing::SharedDataFile(relative);                     \
+#define DNS_REQUIRE_SHARED_DATA(var, relative)                                             \
+  auto var##_opt = ::dnoscope::testing::SharedDataFile(relative);                          \
   if (!var##_opt) GTEST_SKIP() << "../shared/data/" << relative << " not found; skipping"; \
   const std::string var = *var##_opt
