@@ -9,6 +9,7 @@ PACKAGES=(
   libopencv-dev opencv-doc ffmpeg
   libcli11-dev libspdlog-dev nlohmann-json3-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libtorch-dev libonnx-dev
 )
 
 missing=()

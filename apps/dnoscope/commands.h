@@ -23,5 +23,7 @@ Command AddLabelCommand(CLI::App& root);
 Command AddRunCommand(CLI::App& root);
 Command AddEvalCommand(CLI::App& root);
 Command AddInfoCommand(CLI::App& root);
+Command AddTrainCommand(CLI::App& root);
+Command AddOptimizeCommand(CLI::App& root);
 
 }  // namespace dnoscope::app
