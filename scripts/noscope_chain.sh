@@ -16,6 +16,7 @@
 #   TRAIN FIT TEST frame ranges START:END (required), disjoint
 #   TARGET_FP TARGET_FN   targets for the optimizer (default 0.05 each)
 #   TRAIN_ARGS     extra arguments for `dnoscope train` (e.g. a smaller grid)
+#   OPTIMIZE_ARGS  extra arguments for `dnoscope optimize` (e.g. --confidence 0.9)
 #   OUT            output directory (default: out/chain)
 #   DNS            the dnoscope binary (default: build/release/apps/dnoscope/dnoscope)
 set -euo pipefail
@@ -30,6 +31,7 @@ REFERENCE=${REFERENCE:-hog}
 ROI_ARGS=()
 if [ -n "${ROI:-}" ]; then ROI_ARGS=(--roi "$ROI"); fi
 read -r -a EXTRA_TRAIN <<< "${TRAIN_ARGS:-}"
+read -r -a EXTRA_OPTIMIZE <<< "${OPTIMIZE_ARGS:-}"
 mkdir -p "$OUT"
 rm -rf "$OUT/repo"
 mkdir -p "$OUT/repo"
@@ -63,7 +65,7 @@ echo "== train on $TRAIN"
 echo "== optimize on $FIT (targets FP <= $TARGET_FP, FN <= $TARGET_FN)"
 "$DNS" optimize --video "$VIDEO" --labels "$OUT/reference.csv" --object "$OBJECT" "${ROI_ARGS[@]}" \
   --frames "$FIT" --target-fp "$TARGET_FP" --target-fn "$TARGET_FN" --model-repository "$REPO" \
-  --reference "$REFERENCE" --out "$OUT/cascade.json"
+  --reference "$REFERENCE" --out "$OUT/cascade.json" "${EXTRA_OPTIMIZE[@]}"
 
 echo "== cascade on $TEST"
 t0=$(now)

@@ -26,6 +26,7 @@ struct OptimizeArgs {
   std::vector<int> skip_candidates = {1};
   bool window_targets = false, fail_if_unmet = false;
   int window = 30, window_min = 28;
+  double confidence = 0;
   double cost_diff_ms = 0, cost_specialized_ms = 0, cost_reference_ms = 0;
   int reference_timing_frames = 8, specialized_timing_frames = 32;
 };
@@ -66,7 +67,8 @@ absl::StatusOr<optimizer::OptimizeOptions> ToOptions(CLI::App* app, const Optimi
                .max_fn_rate = a.target_fn,
                .per_window = a.window_targets,
                .window = a.window,
-               .window_min_positive = a.window_min};
+               .window_min_positive = a.window_min,
+               .confidence = a.confidence};
   o.skip_candidates = a.skip_candidates;
   if (app->count("--cost-diff-ms")) o.cost_difference_ms = a.cost_diff_ms;
   if (app->count("--cost-specialized-ms")) o.cost_specialized_ms = a.cost_specialized_ms;
@@ -161,6 +163,12 @@ void AddSearchOptions(CLI::App* sub, OptimizeArgs* a) {
                   "Highest acceptable false-negative rate FN/(FN+TP) against the labels")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--confidence", a->confidence,
+                  "0: the fitting range's FP/FN rates must meet the targets (NoScope). In (0,1): "
+                  "the upper end of each rate's one-sided Wilson interval at this confidence must, "
+                  "a margin for frames the fitting range did not show")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999));
   sub->add_flag("--window-targets", a->window_targets,
                 "Apply the targets to NoScope's per-window rates instead of per-frame rates");
   sub->add_option("--window", a->window, "Window length in frames for --window-targets")

@@ -142,9 +142,11 @@ std::string FormatReport(const OptimizeResult& r, const OptimizeOptions& o) {
   const Expectation& e = r.search.chosen;
   const Targets& t = o.targets;
   std::string out = fmt::format(
-      "fitting range  {}:{} ({} frames, {} positive), targets FP <= {:.4g}, FN <= {:.4g} per {}\n",
+      "fitting range  {}:{} ({} frames, {} positive), targets FP <= {:.4g}, FN <= {:.4g} per {}{}\n",
       r.first_frame, r.first_frame + r.frames, r.frames, r.positive_frames, t.max_fp_rate,
-      t.max_fn_rate, TargetUnit(t));
+      t.max_fn_rate, TargetUnit(t),
+      t.confidence > 0 ? fmt::format(" (upper bounds at {:.0f}% confidence)", 100 * t.confidence)
+                       : "");
   out += fmt::format("{}  {}\n", r.search.met_targets ? "chosen        " : "FALLBACK      ",
                      SettingLine(r, o));
   out += fmt::format(
@@ -168,6 +170,7 @@ std::string OptimizerReportJson(const OptimizeResult& r, const OptimizeOptions& 
   const ordered_json targets = {{"fp_rate", t.max_fp_rate},
                                 {"fn_rate", t.max_fn_rate},
                                 {"unit", TargetUnit(t)},
+                                {"confidence", t.confidence},
                                 {"window", t.window},
                                 {"window_min_positive", t.window_min_positive}};
   ordered_json j = {{"video", o.video},

@@ -105,8 +105,43 @@ absl::StatusOr<std::vector<FrameResult>> Simulate(const Features& features,
   return SimulateSetting(features, plan, setting);
 }
 
+namespace {
+
+// z with P(Z <= z) = p for a standard normal Z, by bisection on erfc.
+double NormalQuantile(double p) {
+  double lo = -10, hi = 10;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = (lo + hi) / 2;
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+}  // namespace
+
+double RateUpperBound(int64_t errors, int64_t total, double confidence) {
+  if (total <= 0) return 0.0;
+  const double n = static_cast<double>(total);
+  const double p = static_cast<double>(errors) / n;
+  if (confidence <= 0) return p;
+  const double z = NormalQuantile(confidence);
+  const double z2 = z * z;
+  const double centre = p + z2 / (2 * n);
+  const double spread = z * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n));
+  return std::min(1.0, (centre + spread) / (1 + z2 / n));
+}
+
+double CheckedFpRate(const ErrorRates& rates, const Targets& targets) {
+  return RateUpperBound(rates.fp, rates.negatives, targets.confidence);
+}
+
+double CheckedFnRate(const ErrorRates& rates, const Targets& targets) {
+  return RateUpperBound(rates.fn, rates.positives, targets.confidence);
+}
+
 bool WithinTargets(const ErrorRates& rates, const Targets& targets) {
-  return rates.fp_rate <= targets.max_fp_rate && rates.fn_rate <= targets.max_fn_rate;
+  return CheckedFpRate(rates, targets) <= targets.max_fp_rate &&
+         CheckedFnRate(rates, targets) <= targets.max_fn_rate;
 }
 
 bool MeetsTargets(const Accuracy& accuracy, const Targets& targets) {

@@ -108,7 +108,20 @@ struct Targets {
   bool per_window = false;
   int window = 30;
   int window_min_positive = 28;
+  // 0: the fitting range's rates must meet the targets (NoScope). In (0,1):
+  // the upper end of their one-sided Wilson score interval at this
+  // confidence must, so that a small or lucky fitting range does not pass
+  // settings that miss the targets on new frames.
+  double confidence = 0;
 };
+
+// Upper bound of the one-sided Wilson score interval of the rate
+// errors/total at `confidence` in (0,1); the plain rate when confidence is 0
+// (and 0 when total is 0).
+double RateUpperBound(int64_t errors, int64_t total, double confidence);
+// The FP / FN rate the targets are checked against (see Targets::confidence).
+double CheckedFpRate(const ErrorRates& rates, const Targets& targets);
+double CheckedFnRate(const ErrorRates& rates, const Targets& targets);
 
 // True when the rates `targets` constrain (per frame or per window) are met.
 bool MeetsTargets(const Accuracy& accuracy, const Targets& targets);

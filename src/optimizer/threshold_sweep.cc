@@ -186,7 +186,9 @@ bool PlanSweep::Feasible(const SweepCounts& counts) const {
 
 std::optional<int> PlanSweep::CheapestHigh(int a) const {
   const int last = static_cast<int>(thresholds_.size()) - 1;
-  auto fp_ok = [&](int b) { return Rates(Evaluate(a, b)).fp_rate <= targets_.max_fp_rate; };
+  auto fp_ok = [&](int b) {
+    return CheckedFpRate(Rates(Evaluate(a, b)), targets_) <= targets_.max_fp_rate;
+  };
   if (a > last || !fp_ok(last)) return std::nullopt;
   int lo = a, hi = last;  // smallest b in [a, last] meeting the FP target
   while (lo < hi) {

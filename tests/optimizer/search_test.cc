@@ -256,6 +256,35 @@ TEST(SearchTest, TighterTargetsNeverGiveACheaperSetting) {
   }
 }
 
+TEST(SearchTest, ConfidenceBoundsGiveAChoiceAtLeastAsCostlyWithBoundsWithinTargets) {
+  for (uint64_t seed = 30; seed < 34; ++seed) {
+    const Features f = RandomFeatures(400, seed);
+    SearchOptions plain = Options(0.1, 0.1);
+    SearchOptions bounded = plain;
+    bounded.targets.confidence = 0.9;
+    const SearchResult a = MustSearch(f, plain);
+    const SearchResult b = MustSearch(f, bounded);
+    if (!a.met_targets) continue;
+    if (!b.met_targets) continue;  // the bound may rule out every setting
+    EXPECT_GE(b.chosen.cost_ms_per_frame, a.chosen.cost_ms_per_frame - 1e-9) << seed;
+    const ErrorRates& r = b.chosen.accuracy.frames;
+    EXPECT_LE(RateUpperBound(r.fp, r.negatives, 0.9), 0.1) << seed;
+    EXPECT_LE(RateUpperBound(r.fn, r.positives, 0.9), 0.1) << seed;
+  }
+}
+
+TEST(RateUpperBoundTest, WilsonBoundMatchesHandComputedValues) {
+  EXPECT_DOUBLE_EQ(RateUpperBound(3, 100, 0), 0.03);
+  EXPECT_DOUBLE_EQ(RateUpperBound(0, 0, 0.9), 0.0);
+  // One-sided 90% (z = 1.28155): 0 of 100 -> 0.016158; 5 of 100 -> 0.085914.
+  EXPECT_NEAR(RateUpperBound(0, 100, 0.9), 0.016158, 1e-5);
+  EXPECT_NEAR(RateUpperBound(5, 100, 0.9), 0.085914, 1e-5);
+  // More evidence tightens the bound towards the rate.
+  EXPECT_GT(RateUpperBound(5, 100, 0.9), RateUpperBound(50, 1000, 0.9));
+  EXPECT_GT(RateUpperBound(50, 1000, 0.9), 0.05);
+  EXPECT_LE(RateUpperBound(100, 100, 0.99), 1.0);
+}
+
 TEST(SearchTest, CandidateThresholdsNeverEqualAConfidence) {
   const Features f = RandomFeatures(500, 7);
   const std::vector<float> t = internal::ConfidenceThresholds(f, 64);
