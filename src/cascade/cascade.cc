@@ -9,37 +9,12 @@
 #include "common/bounded_queue.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
-#include "opencv2/imgcodecs.hpp"
 #include "spdlog/spdlog.h"
 
 namespace dnoscope::cascade {
-namespace {
 
 using labels::FrameResult;
 using labels::FrameStatus;
-
-absl::StatusOr<cv::Mat> LoadBackground(const CascadeConfig& config) {
-  cv::Mat image;
-  try {
-    image = cv::imread(config.diff_background, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    return absl::InvalidArgumentError(
-        fmt::format("background image '{}': {}", config.diff_background, e.what()));
-  }
-  if (image.empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("background image '{}' is missing or not an image", config.diff_background));
-  }
-  if (config.roi) {
-    DNS_RETURN_IF_ERROR(CheckRoiInFrame(*config.roi, image.cols, image.rows));
-    image =
-        image(cv::Rect(config.roi->x0, config.roi->y0, config.roi->width(), config.roi->height()))
-            .clone();
-  }
-  return image;
-}
-
-}  // namespace
 
 bool MatchesQuery(const models::BoxDetection& d, const std::vector<std::string>& class_names,
                   const CascadeConfig& config) {
@@ -201,10 +176,7 @@ absl::StatusOr<std::unique_ptr<Cascade>> Cascade::Create(const CascadeConfig& co
   }
   std::unique_ptr<detect::DifferenceDetector> diff;
   if (config.diff_enabled) {
-    cv::Mat background;
-    if (config.diff.reference == detect::ReferenceMode::kBackground) {
-      DNS_ASSIGN_OR_RETURN(background, LoadBackground(config));
-    }
+    DNS_ASSIGN_OR_RETURN(cv::Mat background, LoadDiffBackground(config));
     DNS_ASSIGN_OR_RETURN(diff, detect::DifferenceDetector::Create(config.diff, background));
   }
   return std::unique_ptr<Cascade>(new Cascade(config, options, std::move(specialized),

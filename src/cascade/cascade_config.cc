@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
+#include "opencv2/imgcodecs.hpp"
 
 namespace dnoscope::cascade {
 namespace {
@@ -65,13 +66,6 @@ class Fields {
 std::string Resolve(const std::string& base_dir, const std::string& path) {
   if (path.empty() || base_dir.empty() || fs::path(path).is_absolute()) return path;
   return (fs::path(base_dir) / path).lexically_normal().string();
-}
-
-// A model value names a file when it has a path separator or a model-file
-// extension; repository names and "hog" stay as they are.
-bool LooksLikeFile(const std::string& model) {
-  const std::string ext = fs::path(model).extension().string();
-  return model.find('/') != std::string::npos || ext == ".onnx" || ext == ".cfg";
 }
 
 absl::Status ParseRoiField(const Fields& f, CascadeConfig* c) {
@@ -137,7 +131,7 @@ absl::Status ParseModelSpec(const Fields& f, const std::string& base, models::Mo
   DNS_RETURN_IF_ERROR(f.Get("weights", &spec->weights));
   DNS_RETURN_IF_ERROR(f.Get("names", &spec->names));
   DNS_RETURN_IF_ERROR(f.Get("version", &spec->version));
-  if (LooksLikeFile(spec->model)) spec->model = Resolve(base, spec->model);
+  if (LooksLikeModelFile(spec->model)) spec->model = Resolve(base, spec->model);
   spec->weights = Resolve(base, spec->weights);
   spec->names = Resolve(base, spec->names);
   return absl::OkStatus();
@@ -205,6 +199,32 @@ absl::StatusOr<CascadeConfig> ReadCascadeConfig(const std::string& path) {
   return ParseCascadeConfig(ss.str(), path, base.empty() ? "." : base);
 }
 
+bool LooksLikeModelFile(const std::string& model) {
+  const std::string ext = fs::path(model).extension().string();
+  return model.find('/') != std::string::npos || ext == ".onnx" || ext == ".cfg";
+}
+
+absl::StatusOr<cv::Mat> LoadDiffBackground(const CascadeConfig& config) {
+  if (!config.diff_enabled || config.diff.reference != detect::ReferenceMode::kBackground) {
+    return cv::Mat();
+  }
+  cv::Mat image;
+  try {
+    image = cv::imread(config.diff_background, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    return absl::InvalidArgumentError(
+        fmt::format("background image '{}': {}", config.diff_background, e.what()));
+  }
+  if (image.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("background image '{}' is missing or not an image", config.diff_background));
+  }
+  if (!config.roi) return image;
+  DNS_RETURN_IF_ERROR(CheckRoiInFrame(*config.roi, image.cols, image.rows));
+  const Roi& r = *config.roi;
+  return image(cv::Rect(r.x0, r.y0, r.width(), r.height())).clone();
+}
+
 absl::Status ValidateCascadeConfig(const CascadeConfig& c) {
   auto bad = [](std::string what) { return absl::InvalidArgumentError(std::move(what)); };
   if (c.skip < 1) return bad(fmt::format("skip must be >= 1, got {}", c.skip));
@@ -259,7 +279,7 @@ std::string CascadeConfigToJson(const CascadeConfig& c) {
     j["specialized"] = s;
   }
   j["reference"] = spec_json(c.reference);
-  return j.dump(2);
+  return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace dnoscope::cascade

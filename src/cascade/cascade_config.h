@@ -35,6 +35,7 @@
 #include "common/roi.h"
 #include "detect/difference_detector.h"
 #include "models/model_repository.h"
+#include "opencv2/core.hpp"
 
 namespace dnoscope::cascade {
 
@@ -77,7 +78,16 @@ absl::StatusOr<CascadeConfig> ReadCascadeConfig(const std::string& path);
 // background image given for background mode.
 absl::Status ValidateCascadeConfig(const CascadeConfig& config);
 
-// Serializes to the JSON format above.
+// True when a model value names a file (it has a path separator or a .onnx or
+// .cfg extension) rather than "hog" or a repository model name.
+bool LooksLikeModelFile(const std::string& model);
+
+// The background image the difference detector compares with in background
+// mode, cropped to the ROI; an empty Mat in other modes. InvalidArgument when
+// the file is missing, not an image, or smaller than the ROI.
+absl::StatusOr<cv::Mat> LoadDiffBackground(const CascadeConfig& config);
+
+// Serializes to the JSON format above (invalid UTF-8 in paths is replaced).
 std::string CascadeConfigToJson(const CascadeConfig& config);
 
 }  // namespace dnoscope::cascade

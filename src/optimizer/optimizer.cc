@@ -9,7 +9,6 @@
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "models/model_repository.h"
-#include "opencv2/imgcodecs.hpp"
 #include "spdlog/spdlog.h"
 
 namespace dnoscope::optimizer {
@@ -36,28 +35,6 @@ absl::Status CheckOptions(const OptimizeOptions& o) {
     return bad(fmt::format("empty fitting range {}", o.range.ToString()));
   }
   return cascade::ValidateCascadeConfig(o.base);
-}
-
-// The background the cascade compares with in background mode (its ROI crop).
-absl::StatusOr<cv::Mat> LoadBackground(const cascade::CascadeConfig& config) {
-  if (!config.diff_enabled || config.diff.reference != detect::ReferenceMode::kBackground) {
-    return cv::Mat();
-  }
-  cv::Mat image;
-  try {
-    image = cv::imread(config.diff_background, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    return absl::InvalidArgumentError(
-        fmt::format("background image '{}': {}", config.diff_background, e.what()));
-  }
-  if (image.empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("background image '{}' is missing or not an image", config.diff_background));
-  }
-  if (!config.roi) return image;
-  DNS_RETURN_IF_ERROR(CheckRoiInFrame(*config.roi, image.cols, image.rows));
-  return image(cv::Rect(config.roi->x0, config.roi->y0, config.roi->width(), config.roi->height()))
-      .clone();
 }
 
 // Measured costs, replaced by the given ones; errors when one is neither.
@@ -225,7 +202,7 @@ absl::StatusOr<OptimizeResult> OptimizeWithModels(video::FrameSource& source,
         "the config names a specialized model exactly when one is given");
   }
   const FeatureOptions fo = MakeFeatureOptions(options, models, source.info());
-  DNS_ASSIGN_OR_RETURN(cv::Mat background, LoadBackground(options.base));
+  DNS_ASSIGN_OR_RETURN(cv::Mat background, cascade::LoadDiffBackground(options.base));
   DNS_ASSIGN_OR_RETURN(Features f, ExtractFeatures(source, models, truth, fo, clock, on_frame));
   OptimizeResult result;
   DNS_ASSIGN_OR_RETURN(result.costs, ChooseCosts(options, f, &result));

@@ -15,13 +15,6 @@ namespace {
 using nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
-// Same rule as the config parser: a model value names a file when it has a
-// path separator or a model-file extension (else it is "hog" or a name).
-bool LooksLikeFile(const std::string& model) {
-  const std::string ext = fs::path(model).extension().string();
-  return model.find('/') != std::string::npos || ext == ".onnx" || ext == ".cfg";
-}
-
 std::string Rebase(const std::string& path, const fs::path& out_dir) {
   if (path.empty() || fs::path(path).is_absolute()) return path;
   std::error_code error;
@@ -207,7 +200,7 @@ cascade::CascadeConfig RebasePaths(const cascade::CascadeConfig& config,
   rebase(&c.model_repository);
   rebase(&c.diff_background);
   for (models::ModelSpec* spec : {&c.specialized, &c.reference}) {
-    if (LooksLikeFile(spec->model)) rebase(&spec->model);
+    if (cascade::LooksLikeModelFile(spec->model)) rebase(&spec->model);
     rebase(&spec->weights);
     rebase(&spec->names);
   }
