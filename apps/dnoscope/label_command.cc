@@ -57,8 +57,7 @@ absl::Status ExecuteLabel(const LabelArgs& a) {
       s->frames ? 100.0 * s->frames_with_detections / s->frames : 0.0,
       static_cast<long long>(s->corrupt_frames), s->wall_seconds,
       s->wall_seconds > 0 ? s->frames / s->wall_seconds : 0.0,
-      s->frames ? 1000.0 * s->detector_seconds / std::max<int64_t>(1, s->frames / a.video.skip)
-                : 0.0,
+      s->detected_frames ? 1000.0 * s->detector_seconds / s->detected_frames : 0.0,
       a.out.c_str());
   return absl::OkStatus();
 }

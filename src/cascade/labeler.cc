@@ -53,6 +53,7 @@ absl::StatusOr<LabelRunSummary> LabelVideo(video::FrameSource& source, models::M
       const Clock::TimePoint t0 = clock->Now();
       DNS_ASSIGN_OR_RETURN(rows, DetectFrame(model, *frame, filter));
       summary.detector_seconds += SecondsBetween(t0, clock->Now());
+      ++summary.detected_frames;
       last = rows;
     } else {
       rows = last;

@@ -21,6 +21,8 @@ namespace dnoscope::cascade {
 
 struct LabelRunSummary {
   int64_t frames = 0;
+  // Frames the detector ran on (sampled and decodable).
+  int64_t detected_frames = 0;
   int64_t frames_with_detections = 0;
   int64_t detections = 0;
   int64_t corrupt_frames = 0;
