@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "absl/status/status.h"
@@ -153,7 +152,7 @@ DiffDecision DifferenceDetector::ProcessDelta(int64_t frame_index, const cv::Mat
   Stored& slot = ring_[next_slot_];  // holds the frame of `delta` calls ago
   const DiffDecision decision = Compare(slot, frame);
   StoreFrame(frame_index, frame, &slot);
-  next_slot_ = next_slot_ + 1 == ring_.size() ? 0 : next_slot_ + 1;
+  AdvanceSlot();
   return decision;
 }
 
@@ -170,11 +169,10 @@ DiffDecision DifferenceDetector::RejectFrame(int64_t frame_index, const cv::Mat&
         "as changed (logged once)",
         frame_index, frame.cols, frame.rows, frame.type(), options_.width, options_.height);
   }
-  if (options_.reference == ReferenceMode::kAnchor) {
-    ring_[0].index = -1;
-  } else if (options_.reference == ReferenceMode::kDelta) {
+  // Anchor and delta modes both fill ring_[next_slot_] (the anchor ring has one slot).
+  if (!ring_.empty()) {
     ring_[next_slot_].index = -1;
-    next_slot_ = next_slot_ + 1 == ring_.size() ? 0 : next_slot_ + 1;
+    AdvanceSlot();
   }
   return DiffDecision{kNaN, true, -1};
 }
@@ -187,12 +185,7 @@ DiffDecision DifferenceDetector::Compare(const Stored& reference, const cv::Mat&
 }
 
 void DifferenceDetector::StoreFrame(int64_t frame_index, const cv::Mat& frame, Stored* slot) const {
-  slot->frame.create(options_.height, options_.width, CV_8UC3);  // no-op once allocated
-  if (frame.isContinuous()) {
-    std::memcpy(slot->frame.data, frame.data, frame.total() * frame.elemSize());
-  } else {
-    frame.copyTo(slot->frame);
-  }
+  frame.copyTo(slot->frame);  // reuses the slot's buffer once allocated (same size and type)
   slot->index = frame_index;
 }
 

@@ -121,6 +121,8 @@ class DifferenceDetector {
   DiffDecision RejectFrame(int64_t frame_index, const cv::Mat& frame);
   DiffDecision Compare(const Stored& reference, const cv::Mat& frame) const;
   void StoreFrame(int64_t frame_index, const cv::Mat& frame, Stored* slot) const;
+  // Moves next_slot_ round-robin to the following ring slot.
+  void AdvanceSlot() { next_slot_ = next_slot_ + 1 == ring_.size() ? 0 : next_slot_ + 1; }
   // Score() without the size checks.
   double ScoreUnchecked(const cv::Mat& a, const cv::Mat& b) const;
 

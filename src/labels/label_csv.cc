@@ -23,6 +23,10 @@ absl::Status ParseDetection(const std::vector<std::string>& fields, Detection* d
   if (d->frame < 0) {
     return absl::InvalidArgumentError(fmt::format("negative frame number: {}", d->frame));
   }
+  if (d->frame > kMaxLabelFrame) {
+    return absl::InvalidArgumentError(
+        fmt::format("frame number {} is larger than {}", d->frame, kMaxLabelFrame));
+  }
   if (fields[1].empty()) return absl::InvalidArgumentError("empty object_name");
   d->object_name = fields[1];
   const std::array<std::pair<const char*, float*>, 5> numbers = {{

@@ -34,6 +34,10 @@ struct Detection {
   bool operator==(const Detection&) const = default;
 };
 
+// Largest frame number a label CSV may name (about 1 year at 30 fps); larger
+// ones are rejected so that a dense per-frame index stays allocatable.
+inline constexpr int64_t kMaxLabelFrame = 1'000'000'000;
+
 inline constexpr std::string_view kLabelCsvHeader =
     "frame,object_name,confidence,xmin,ymin,xmax,ymax";
 

@@ -74,6 +74,8 @@ TEST(LabelCsvTest, MalformedRowsNameFileLineAndProblem) {
       {"x,car,0.9,1,2,3,4", "field 'frame' is not an integer: 'x'"},
       {"1.5,car,0.9,1,2,3,4", "field 'frame' is not an integer: '1.5'"},
       {"-2,car,0.9,1,2,3,4", "negative frame number: -2"},
+      {"9223372036854775807,car,0.9,1,2,3,4",
+       "frame number 9223372036854775807 is larger than 1000000000"},
       {"1,,0.9,1,2,3,4", "empty object_name"},
       {"1,car,0.9,1,2,inf,4", "field 'xmax' is not a finite number: 'inf'"},
       {"1,car,0.9,1,,3,4", "field 'ymin' is not a number: ''"},
