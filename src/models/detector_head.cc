@@ -16,6 +16,12 @@ namespace {
 // Columns before the class scores: cx, cy, w, h (+ objectness except YOLOv8).
 int HeaderColumns(HeadFormat format) { return format == HeadFormat::kYoloV8 ? 4 : 5; }
 
+// The network input size; an unresolved (0) dimension is the frame's own.
+cv::Size NetworkInputSize(const DetectorHeadOptions& options, int frame_width, int frame_height) {
+  return {options.input_width > 0 ? options.input_width : frame_width,
+          options.input_height > 0 ? options.input_height : frame_height};
+}
+
 std::string MatShapeString(const cv::Mat& m) {
   std::vector<int64_t> shape(m.size.p, m.size.p + m.dims);
   return ShapeString(shape);
@@ -36,7 +42,7 @@ absl::StatusOr<cv::Mat> BoxRows(const cv::Mat& out, HeadFormat format) {
   return rows;
 }
 
-// Per-class score thresholds, and their minimum for a cheap pre-filter.
+// Per-class score thresholds: options.class_thresholds over confidence_threshold.
 std::vector<float> ClassThresholds(const DetectorHeadOptions& options, int num_classes) {
   std::vector<float> thresholds(num_classes, options.confidence_threshold);
   for (const auto& [class_id, threshold] : options.class_thresholds) {
@@ -120,11 +126,9 @@ DecodeContext MakeContext(const DetectorHeadOptions& options, const InputTransfo
       frame_width,    frame_height};
   ctx.min_threshold = *std::min_element(ctx.thresholds.begin(), ctx.thresholds.end());
   if (options.format == HeadFormat::kDarknet) {
-    // Same fallback as MakeInputBlob: an unresolved input size is the frame's.
-    ctx.coord_scale_x =
-        static_cast<float>(options.input_width > 0 ? options.input_width : frame_width);
-    ctx.coord_scale_y =
-        static_cast<float>(options.input_height > 0 ? options.input_height : frame_height);
+    const cv::Size input = NetworkInputSize(options, frame_width, frame_height);
+    ctx.coord_scale_x = static_cast<float>(input.width);
+    ctx.coord_scale_y = static_cast<float>(input.height);
   }
   return ctx;
 }
@@ -133,9 +137,9 @@ DecodeContext MakeContext(const DetectorHeadOptions& options, const InputTransfo
 
 cv::Mat MakeInputBlob(const cv::Mat& frame, const DetectorHeadOptions& options,
                       InputTransform* transform) {
-  // An unresolved (0) input size means "feed the frame at its own size".
-  const int width = options.input_width > 0 ? options.input_width : frame.cols;
-  const int height = options.input_height > 0 ? options.input_height : frame.rows;
+  const cv::Size input_size = NetworkInputSize(options, frame.cols, frame.rows);
+  const int width = input_size.width;
+  const int height = input_size.height;
   InputTransform t;
   cv::Mat input = frame;
   if (options.letterbox) {

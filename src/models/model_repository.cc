@@ -178,9 +178,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadModel(const ModelSpec& spec) {
   if (!spec.repository.empty()) {
     DNS_ASSIGN_OR_RETURN(std::unique_ptr<ModelRepository> repository,
                          ModelRepository::Open(spec.repository));
-    absl::StatusOr<const RepositoryEntry*> entry = repository->Find(spec.model);
-    if (entry.ok() || spec.model != "hog") {
-      if (!entry.ok()) return entry.status();
+    // "hog" falls through to the built-in detector unless the repository has it.
+    if (spec.model != "hog" || repository->Find(spec.model).ok()) {
       return repository->Load(spec.model, spec.version);
     }
   }

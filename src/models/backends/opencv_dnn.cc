@@ -1,5 +1,7 @@
 #include "models/backends/opencv_dnn.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
@@ -23,8 +25,9 @@ constexpr int kOnnxUint8 = 2;
 struct LoadedNet {
   cv::dnn::Net net;
   std::vector<std::string> output_names;
-  std::string platform;  // "darknet" or "onnx"
-  OnnxGraphInfo onnx;    // ONNX only
+  std::string model_path;  // resolved config.model_file
+  std::string platform;    // "darknet" or "onnx"
+  OnnxGraphInfo onnx;      // ONNX only
 };
 
 std::string Extension(const std::string& path) {
@@ -49,6 +52,7 @@ absl::StatusOr<LoadedNet> LoadNet(const ModelConfig& config, const std::string& 
   const std::string model = ResolvePath(version_dir, config.model_file);
   DNS_RETURN_IF_ERROR(CheckFileExists(model, "model file"));
   LoadedNet loaded;
+  loaded.model_path = model;
   std::string weights;
   if (Extension(model) == ".cfg") {
     if (config.weights_file.empty()) {
@@ -77,7 +81,9 @@ absl::StatusOr<cv::Size> DarknetInputSize(const std::string& cfg_path) {
   bool in_net = false;
   cv::Size size;
   while (std::getline(in, line)) {
-    line.erase(std::remove_if(line.begin(), line.end(), ::isspace), line.end());
+    line.erase(std::remove_if(line.begin(), line.end(),
+                              [](unsigned char ch) { return std::isspace(ch) != 0; }),
+               line.end());
     if (!line.empty() && line[0] == '[') in_net = line == "[net]" || line == "[network]";
     if (!in_net) continue;
     if (line.rfind("width=", 0) == 0) size.width = std::atoi(line.c_str() + 6);
@@ -91,12 +97,11 @@ absl::StatusOr<cv::Size> DarknetInputSize(const std::string& cfg_path) {
 }
 
 // Resolves an input size left at 0 by the config from the model itself.
-absl::Status ResolveDetectorInputSize(const ModelConfig& config, const std::string& version_dir,
-                                      const LoadedNet& loaded, DetectorHeadOptions* head) {
+absl::Status ResolveDetectorInputSize(const LoadedNet& loaded, DetectorHeadOptions* head) {
   if (head->input_width > 0 && head->input_height > 0) return absl::OkStatus();
   cv::Size size(kDefaultOnnxDetectorSize, kDefaultOnnxDetectorSize);
   if (loaded.platform == "darknet") {
-    DNS_ASSIGN_OR_RETURN(size, DarknetInputSize(ResolvePath(version_dir, config.model_file)));
+    DNS_ASSIGN_OR_RETURN(size, DarknetInputSize(loaded.model_path));
   } else if (!loaded.onnx.inputs.empty() && loaded.onnx.inputs[0].dims.size() == 4) {
     const std::vector<int64_t>& dims = loaded.onnx.inputs[0].dims;  // NCHW
     if (dims[2] > 0 && dims[3] > 0)
@@ -220,7 +225,7 @@ absl::StatusOr<std::unique_ptr<Model>> CreateDetector(const ModelConfig& config,
         "detectors take one image per request: max_batch_size must be 0");
   }
   DetectorHeadOptions head = config.detector;
-  DNS_RETURN_IF_ERROR(ResolveDetectorInputSize(config, version_dir, loaded, &head));
+  DNS_RETURN_IF_ERROR(ResolveDetectorInputSize(loaded, &head));
   ModelMetadata metadata = BaseMetadata(config, version, loaded);
   metadata.kind = ModelKind::kDetector;
   metadata.inputs = {ImageInputSpec()};

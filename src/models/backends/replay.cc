@@ -35,10 +35,12 @@ class ReplayModel final : public Model {
                       metadata_.name, kFrameIndexInput));
     }
     if (service_time_.count() > 0) clock_->SleepFor(service_time_);
+    static const std::vector<BoxDetection> kNoBoxes;
     auto it = boxes_.find(index->Values<int64_t>()[0]);
+    // Both branches are lvalues, so the frame's boxes are not copied.
+    const std::vector<BoxDetection>& frame_boxes = it == boxes_.end() ? kNoBoxes : it->second;
     std::vector<Tensor> outputs;
-    outputs.push_back(
-        DetectionsToTensor(it == boxes_.end() ? std::vector<BoxDetection>{} : it->second));
+    outputs.push_back(DetectionsToTensor(frame_boxes));
     return outputs;
   }
 
