@@ -115,14 +115,17 @@ void FillSpeedups(OptimizeResult* r) {
   r->speedup_with_decode = overlapped > 0 ? std::max(decode, ref) / overlapped : 0;
 }
 
+int64_t LastLabelledFrame(const std::vector<labels::Detection>& rows) {
+  int64_t last = -1;
+  for (const labels::Detection& d : rows) last = std::max(last, d.frame);
+  return last;
+}
+
 // Labels must reach the range and name the object somewhere.
 absl::Status CheckLabels(const std::vector<labels::Detection>& rows, const OptimizeOptions& o) {
-  int64_t last = -1;
+  const int64_t last = LastLabelledFrame(rows);
   std::set<std::string> names;
-  for (const labels::Detection& d : rows) {
-    last = std::max(last, d.frame);
-    names.insert(d.object_name);
-  }
+  for (const labels::Detection& d : rows) names.insert(d.object_name);
   if (last < o.range.start) {
     return absl::InvalidArgumentError(fmt::format(
         "label CSV '{}' does not cover the fitting range {}: its last row is frame {}; label the "
@@ -154,12 +157,6 @@ cascade::CascadeConfig WithoutUnusedRepository(cascade::CascadeConfig c) {
     c.model_repository.clear();
   }
   return c;
-}
-
-int64_t LastLabelledFrame(const std::vector<labels::Detection>& rows) {
-  int64_t last = -1;
-  for (const labels::Detection& d : rows) last = std::max(last, d.frame);
-  return last;
 }
 
 }  // namespace
@@ -245,19 +242,19 @@ absl::StatusOr<OptimizeResult> Optimize(const OptimizeOptions& given, Clock* clo
   DNS_ASSIGN_OR_RETURN(auto source, video::OpenFrameSource(source_options));
   const int64_t frame_count = source->info().frame_count;
   const int64_t end = options.range.end.value_or(std::max<int64_t>(frame_count, 0));
-  const labels::LabelIndex truth =
-      labels::LabelIndex::Build(rows, {base.object, base.min_confidence, base.roi},
-                                std::max(end, LastLabelledFrame(rows) + 1));
+  const int64_t last_labelled = LastLabelledFrame(rows);
+  const labels::LabelIndex truth = labels::LabelIndex::Build(
+      rows, {base.object, base.min_confidence, base.roi}, std::max(end, last_labelled + 1));
   DNS_ASSIGN_OR_RETURN(OptimizeResult result,
                        OptimizeWithModels(*source, {specialized.get(), reference.get()}, truth,
                                           options, clock, on_frame));
   const int64_t last_fitted = result.first_frame + result.frames - 1;
-  const int64_t gap = last_fitted - LastLabelledFrame(rows);
+  const int64_t gap = last_fitted - last_labelled;
   if (gap > std::max<int64_t>(100, result.frames / 4)) {
     result.warnings.push_back(fmt::format(
         "the label CSV has no row after frame {}, {} frames before the range ends: if those "
         "frames were never labelled they count as 'absent'",
-        LastLabelledFrame(rows), gap));
+        last_labelled, gap));
   }
   return result;
 }

@@ -62,6 +62,17 @@ absl::Status CheckOptions(const Features& features, const SearchOptions& o) {
   return absl::OkStatus();
 }
 
+// Expected cost per frame, in ms, of a setting whose difference detector
+// scores `scored` frames, sends `to_models` on, and leaves `reference` to the
+// reference (the formula in search.h).
+double CostMsPerFrame(const StageCosts& c, bool use_specialized, int64_t scored, int64_t to_models,
+                      int64_t reference, int64_t frames) {
+  const double ms = c.difference_ms * scored +
+                    (use_specialized ? c.specialized_ms * to_models : 0.0) +
+                    c.reference_ms * reference;
+  return frames ? ms / frames : 0;
+}
+
 // Tries every setting; keeps the best feasible one.
 class Searcher {
  public:
@@ -113,12 +124,10 @@ class Searcher {
   void Consider(const internal::PlanSweep& sweep, const DiffPlan& plan, const Setting& s,
                 const internal::SweepCounts& counts) {
     if (!sweep.Feasible(counts)) return;
-    const StageCosts& c = options_.costs;
-    const double ms = c.difference_ms * plan.processed +
-                      (s.use_specialized ? c.specialized_ms * plan.to_models : 0.0) +
-                      c.reference_ms * counts.reference;
+    const double cost = CostMsPerFrame(options_.costs, s.use_specialized, plan.processed,
+                                       plan.to_models, counts.reference, features_.size());
     const ErrorRates rates = sweep.Rates(counts);
-    const Candidate candidate{s, ms / features_.size(), rates.fp_rate + rates.fn_rate};
+    const Candidate candidate{s, cost, rates.fp_rate + rates.fn_rate};
     if (!best_ || Better(candidate, *best_)) best_ = candidate;
   }
 
@@ -174,12 +183,9 @@ absl::StatusOr<Expectation> Expect(const Features& features, const SearchOptions
   e.accuracy = MeasureAccuracy(features.truth, predicted, options.targets.window,
                                options.targets.window_min_positive);
   e.shares = CountShares(results);
-  const StageCosts& c = options.costs;
-  const int64_t to_models = e.shares.specialized + e.shares.reference;
-  const double ms = c.difference_ms * e.shares.scored +
-                    (setting.use_specialized ? c.specialized_ms * to_models : 0.0) +
-                    c.reference_ms * e.shares.reference;
-  e.cost_ms_per_frame = e.shares.frames ? ms / e.shares.frames : 0;
+  e.cost_ms_per_frame = CostMsPerFrame(options.costs, setting.use_specialized, e.shares.scored,
+                                       e.shares.specialized + e.shares.reference,
+                                       e.shares.reference, e.shares.frames);
   return e;
 }
 
