@@ -8,6 +8,9 @@
 #   DNS_SKIP_SANITIZERS=1   skip the sanitizer pass (faster local runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on absolute paths unless told the project root: with it, a
+# fresh clone in another folder reuses earlier compilations.
+export CCACHE_BASEDIR="$PWD"
 
 bash scripts/setup.sh
 
