@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 
 namespace dnoscope::models {
 namespace {
@@ -31,6 +32,18 @@ void AppendImageBytes(const cv::Mat& bgr, std::vector<uint8_t>* out) {
 }
 
 }  // namespace
+
+std::string_view ModelKindName(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::kDetector:
+      return "detector";
+    case ModelKind::kClassifier:
+      return "classifier";
+    case ModelKind::kOther:
+      break;
+  }
+  return "other";
+}
 
 Tensor DetectionsToTensor(const std::vector<BoxDetection>& detections) {
   std::vector<float> values;
@@ -92,6 +105,38 @@ absl::StatusOr<cv::Mat> TensorToImage(const Tensor& tensor) {
   // cv::Mat wants a non-const pointer; the header is only ever read.
   return cv::Mat(static_cast<int>(tensor.shape[0]), static_cast<int>(tensor.shape[1]), CV_8UC3,
                  const_cast<uint8_t*>(tensor.data.data()));
+}
+
+absl::StatusOr<std::vector<Tensor>> Model::InferSelected(
+    const std::vector<Tensor>& inputs, const std::vector<std::string>& requested) {
+  DNS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, Infer(inputs));
+  return SelectOutputs(metadata(), std::move(outputs), requested);
+}
+
+absl::StatusOr<std::vector<Tensor>> SelectOutputs(const ModelMetadata& model,
+                                                  std::vector<Tensor> outputs,
+                                                  const std::vector<std::string>& requested) {
+  if (requested.empty()) return outputs;
+  std::vector<Tensor> selected;
+  selected.reserve(requested.size());
+  for (const std::string& name : requested) {
+    const bool declared = std::any_of(model.outputs.begin(), model.outputs.end(),
+                                      [&](const TensorSpec& spec) { return spec.name == name; });
+    if (!declared) {
+      std::vector<std::string> names;
+      for (const TensorSpec& spec : model.outputs) names.push_back(spec.name);
+      return absl::NotFoundError(fmt::format("model '{}' has no output '{}' (outputs: {})",
+                                             model.name, name, fmt::join(names, ", ")));
+    }
+    auto it = std::find_if(outputs.begin(), outputs.end(),
+                           [&](const Tensor& t) { return t.name == name; });
+    if (it == outputs.end()) {
+      return absl::InternalError(
+          fmt::format("model '{}' did not produce output '{}'", model.name, name));
+    }
+    selected.push_back(std::move(*it));
+  }
+  return selected;
 }
 
 absl::StatusOr<std::vector<BoxDetection>> Detect(Model& model, const cv::Mat& bgr,

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -25,13 +26,20 @@
 
 namespace dnoscope::models {
 
-enum class ModelKind { kDetector, kClassifier };
+// kOther: neither role (e.g. the identity model used to measure serving overhead).
+enum class ModelKind { kDetector, kClassifier, kOther };
+
+// "detector", "classifier", "other".
+std::string_view ModelKindName(ModelKind kind);
 
 struct TensorSpec {
   std::string name;
   DataType dtype = DataType::kFp32;
   // -1 marks a variable dimension.
   std::vector<int64_t> shape;
+  // Outputs only: produced only when a caller asks for it by name (e.g. a
+  // detector's raw network outputs), not by a plain Infer.
+  bool on_request = false;
 };
 
 struct ModelMetadata {
@@ -57,7 +65,20 @@ class Model {
   // Runs the model. InvalidArgument for missing/mis-shaped inputs (message
   // names the tensor and the expected shape), Internal for backend failures.
   virtual absl::StatusOr<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) = 0;
+  // Runs the model and returns exactly the outputs named in `requested`, in
+  // that order (empty: what Infer returns). Outputs marked on_request are only
+  // available here. NotFound names an output the model does not have. The
+  // default runs Infer and picks; backends with on-request outputs override.
+  virtual absl::StatusOr<std::vector<Tensor>> InferSelected(const std::vector<Tensor>& inputs,
+                                                            const std::vector<std::string>& requested);
 };
+
+// Picks `requested` (in order, moved out of `outputs`) for `model`'s
+// InferSelected; empty `requested` returns `outputs` unchanged. NotFound for
+// names the model does not declare, Internal for declared ones it did not produce.
+absl::StatusOr<std::vector<Tensor>> SelectOutputs(const ModelMetadata& model,
+                                                  std::vector<Tensor> outputs,
+                                                  const std::vector<std::string>& requested);
 
 // One detected box, in pixels of the image the detector was given.
 struct BoxDetection {

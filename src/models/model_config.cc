@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "common/status_macros.h"
+#include "common/tensor.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "nlohmann/json.hpp"
@@ -176,6 +177,16 @@ absl::Status ParseReplay(ObjectReader& r, ModelConfig* c) {
   return r.Finish();
 }
 
+absl::Status ParseIdentity(ObjectReader& r, ModelConfig* c) {
+  DNS_RETURN_IF_ERROR(r.GetString("datatype", &c->identity.datatype));
+  if (!DataTypeFromName(c->identity.datatype).ok()) {
+    return r.Error(fmt::format(
+        "key 'identity.datatype' must be FP32, UINT8, INT32, INT64 or BYTES, got \"{}\"",
+        c->identity.datatype));
+  }
+  return r.Finish();
+}
+
 absl::Status ParseFiles(ObjectReader& r, ModelConfig* c) {
   DNS_RETURN_IF_ERROR(r.GetString("model", &c->model_file));
   DNS_RETURN_IF_ERROR(r.GetString("weights", &c->weights_file));
@@ -216,9 +227,11 @@ absl::Status ParseTopLevel(ObjectReader& r, ModelConfig* c) {
   DNS_RETURN_IF_ERROR(r.GetString("name", &c->name));
   if (!r.Has("backend")) return r.Error("missing required key 'backend' (a string)");
   DNS_RETURN_IF_ERROR(r.GetString("backend", &c->backend));
-  if (c->backend != "opencv_dnn" && c->backend != "hog" && c->backend != "replay") {
+  if (c->backend != "opencv_dnn" && c->backend != "hog" && c->backend != "replay" &&
+      c->backend != "identity") {
     return r.Error(fmt::format(
-        "key 'backend' must be \"opencv_dnn\", \"hog\" or \"replay\", got \"{}\"", c->backend));
+        "key 'backend' must be \"opencv_dnn\", \"hog\", \"replay\" or \"identity\", got \"{}\"",
+        c->backend));
   }
   DNS_RETURN_IF_ERROR(r.GetString("kind", &c->kind));
   if (c->kind != "detector" && c->kind != "classifier") {
@@ -243,6 +256,7 @@ absl::Status ParseSections(ObjectReader& r, ModelConfig* c) {
       ParseSection(r, "classifier", ParseClassifier, dnn && c->kind == "classifier", c));
   DNS_RETURN_IF_ERROR(ParseSection(r, "hog", ParseHog, c->backend == "hog", c));
   DNS_RETURN_IF_ERROR(ParseSection(r, "replay", ParseReplay, c->backend == "replay", c));
+  DNS_RETURN_IF_ERROR(ParseSection(r, "identity", ParseIdentity, c->backend == "identity", c));
   DNS_RETURN_IF_ERROR(r.Finish());
   if (dnn && c->model_file.empty()) {
     return r.Error("backend \"opencv_dnn\" needs key 'files.model' (a .onnx or .cfg file)");
@@ -332,6 +346,7 @@ std::string ModelConfigToJson(const ModelConfig& c) {
     j["replay"] = {{"service_time_ms", c.replay.service_time_ms},
                    {"object_name", c.replay.object_name}};
   }
+  if (c.backend == "identity") j["identity"] = {{"datatype", c.identity.datatype}};
   return j.dump(2) + "\n";
 }
 

@@ -5,7 +5,7 @@
 //
 // config.json fields (all but "backend" optional):
 //   "name":            string, defaults to the folder name
-//   "backend":         "opencv_dnn" | "hog" | "replay"
+//   "backend":         "opencv_dnn" | "hog" | "replay" | "identity"
 //   "kind":            "detector" | "classifier"   (opencv_dnn; default detector)
 //   "files":           {"model": "x.onnx" | "x.cfg", "weights": "x.weights",
 //                       "names": "coco.names", "labels": "labels.csv"}
@@ -22,6 +22,8 @@
 //   "hog":             {"hit_threshold": float, "win_stride": int, "padding": int,
 //                       "scale": float, "max_width": int}          (hog)
 //   "replay":          {"service_time_ms": float, "object_name": string}   (replay)
+//   "identity":        {"datatype": "FP32"|"UINT8"|"INT32"|"INT64"|"BYTES"}   (identity:
+//                       returns input "INPUT0" as output "OUTPUT0"; measures serving overhead)
 // Unknown keys, and a backend section ("detector", "classifier", "hog",
 // "replay") given for another backend, are rejected so that typos do not
 // pass silently. "files.model" is required for opencv_dnn and
@@ -62,6 +64,11 @@ struct ReplayOptions {
   std::string object_name;
 };
 
+struct IdentityOptions {
+  // KServe datatype name of INPUT0 / OUTPUT0.
+  std::string datatype = "FP32";
+};
+
 struct ModelConfig {
   std::string name;
   std::string backend;
@@ -85,6 +92,7 @@ struct ModelConfig {
   int classifier_height = 0;
   HogOptions hog;
   ReplayOptions replay;
+  IdentityOptions identity;
 };
 
 // Parses config.json text. `source_name` prefixes errors; InvalidArgument

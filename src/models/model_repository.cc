@@ -11,6 +11,7 @@
 #include "fmt/ranges.h"
 #include "models/backends/backend_util.h"
 #include "models/backends/hog.h"
+#include "models/backends/identity.h"
 #include "models/backends/opencv_dnn.h"
 #include "models/backends/replay.h"
 #include "spdlog/spdlog.h"
@@ -167,8 +168,9 @@ absl::StatusOr<std::unique_ptr<Model>> CreateModel(const ModelConfig& config,
                              config.name, version, clock);
   }
   if (config.backend == "opencv_dnn") return CreateOpenCvDnnModel(config, version_dir, version);
+  if (config.backend == "identity") return CreateIdentityModel(config, version);
   return absl::InvalidArgumentError(
-      fmt::format("model '{}': unknown backend \"{}\" (expected opencv_dnn, hog or replay)",
+      fmt::format("model '{}': unknown backend \"{}\" (expected opencv_dnn, hog, replay or identity)",
                   config.name, config.backend));
 }
 

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/backends/replay.h"
+#include "opencv2/imgcodecs.hpp"
 #include "testing/test_env.h"
 
 namespace dnoscope::models {
@@ -249,6 +250,56 @@ TEST(LoadModelTest, ReportsMissingAndUnsupportedFiles) {
   WriteFile(dir.File("bad.onnx"), "not protobuf at all");
   auto corrupt = LoadModel(Spec(dir.File("bad.onnx")));
   EXPECT_EQ(corrupt.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(LoadModelTest, HogDecodesAnEncodedImageAndRejectsGarbageBytes) {
+  auto model = LoadModel(Spec("hog"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  cv::Mat blank(128, 96, CV_8UC3, cv::Scalar(40, 80, 120));
+  std::vector<uint8_t> jpeg;
+  ASSERT_TRUE(cv::imencode(".jpg", blank, jpeg));
+  Tensor encoded{kImageInput, DataType::kBytes, {1}, {}, {std::string(jpeg.begin(), jpeg.end())}};
+  auto ok = (*model)->Infer({encoded});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ((*ok)[0].shape, (std::vector<int64_t>{0, 6}));
+  encoded.bytes[0] = "definitely not an image";
+  auto bad = (*model)->Infer({encoded});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("not a JPEG/PNG image"));
+  Tensor two{kImageInput, DataType::kBytes, {2}, {}, {"a", "b"}};
+  EXPECT_EQ((*model)->Infer({two}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(IdentityModelTest, ReturnsItsInputAsOutput0AndChecksTypeAndBatch) {
+  ScratchDir dir;
+  AddModel(dir, "echo",
+           R"({"backend": "identity", "max_batch_size": 8, "identity": {"datatype": "INT32"}})",
+           {1});
+  auto model = LoadModel(Spec("echo", dir.path()));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->metadata().kind, ModelKind::kOther);
+  EXPECT_EQ((*model)->metadata().inputs[0].dtype, DataType::kInt32);
+  Tensor in{"INPUT0", DataType::kInt32, {2, 2}, std::vector<uint8_t>(16, 7), {}};
+  auto out = (*model)->Infer({in});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].name, "OUTPUT0");
+  EXPECT_EQ((*out)[0].shape, in.shape);
+  EXPECT_EQ((*out)[0].data, in.data);
+  Tensor too_big{"INPUT0", DataType::kInt32, {9, 1}, std::vector<uint8_t>(36, 0), {}};
+  EXPECT_EQ((*model)->Infer({too_big}).status().code(), absl::StatusCode::kInvalidArgument);
+  Tensor wrong_type{"INPUT0", DataType::kFp32, {1, 1}, std::vector<uint8_t>(4, 0), {}};
+  EXPECT_EQ((*model)->Infer({wrong_type}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(IdentityModelTest, UnknownDatatypeIsRejectedWhenTheRepositoryOpens) {
+  ScratchDir dir;
+  AddModel(dir, "echo", R"({"backend": "identity", "identity": {"datatype": "FP64"}})", {1});
+  auto repository = ModelRepository::Open(dir.path());
+  ASSERT_TRUE(repository.ok());
+  auto entry = (*repository)->Find("echo");
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ((*entry)->status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT((*entry)->status.message(), HasSubstr("identity.datatype"));
 }
 
 TEST(CocoClassNamesTest, HasEightyDarknetNames) {

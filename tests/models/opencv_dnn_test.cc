@@ -11,6 +11,7 @@
 #include "models/backends/onnx_info.h"
 #include "models/model_repository.h"
 #include "models/onnx_builder.h"
+#include "opencv2/imgcodecs.hpp"
 #include "opencv2/videoio.hpp"
 #include "testing/test_env.h"
 
@@ -226,6 +227,42 @@ TEST(DarknetDetectorTest, RepositoryConfigGivesTheSameDetectionsAsLoadModel) {
     total += static_cast<int>(a->size());
   }
   EXPECT_GT(total, 0);  // the comparison is not vacuous
+}
+
+TEST(DarknetDetectorTest, RawOutputsOnRequestAndEncodedImagesGiveTheSameDetections) {
+  DNS_REQUIRE_SHARED_DATA(cfg, std::string(kYoloDir) + "yolo-fastest-1.1-xl.cfg");
+  DNS_REQUIRE_SHARED_DATA(video, "videos/one-by-one-person-detection.mp4");
+  auto model = LoadModel(YoloSpec(cfg));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const ModelMetadata& meta = (*model)->metadata();
+  // "detections" by default; one on-request output per YOLO layer.
+  ASSERT_GE(meta.outputs.size(), 3u);
+  EXPECT_EQ(meta.outputs[0].name, kDetectionsOutput);
+  EXPECT_FALSE(meta.outputs[0].on_request);
+  const TensorSpec& raw_spec = meta.outputs[1];
+  EXPECT_TRUE(raw_spec.on_request);
+  const std::vector<cv::Mat> frames = SomeFrames(video);
+  ASSERT_FALSE(frames.empty());
+  std::vector<Tensor> inputs = {ImageToTensor(frames[0])};
+  auto plain = (*model)->Infer(inputs);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_EQ(plain->size(), 1u);
+  auto raw = (*model)->InferSelected(inputs, {raw_spec.name, kDetectionsOutput});
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  ASSERT_EQ(raw->size(), 2u);
+  EXPECT_EQ((*raw)[0].name, raw_spec.name);
+  EXPECT_EQ((*raw)[0].shape, raw_spec.shape);
+  EXPECT_EQ((*raw)[1].data, (*plain)[0].data);
+  EXPECT_EQ((*model)->InferSelected(inputs, {"no_such_output"}).status().code(),
+            absl::StatusCode::kNotFound);
+  // A PNG in a BYTES tensor is decoded on the model side: same boxes.
+  std::vector<uint8_t> png;
+  ASSERT_TRUE(cv::imencode(".png", frames[0], png));
+  Tensor encoded{kImageInput, DataType::kBytes, {1}, {}, {std::string(png.begin(), png.end())}};
+  auto from_png = (*model)->Infer({encoded});
+  ASSERT_TRUE(from_png.ok()) << from_png.status();
+  EXPECT_EQ((*from_png)[0].data, (*plain)[0].data);
+  EXPECT_GT((*plain)[0].shape[0], 0);  // the comparison is not vacuous
 }
 
 TEST(DarknetDetectorTest, NamesFileThatDoesNotMatchTheNetworkIsInvalidArgument) {

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
+#include "opencv2/imgcodecs.hpp"
 
 namespace dnoscope::models {
 namespace {
@@ -68,12 +69,36 @@ TensorSpec ImageInputSpec() { return {kImageInput, DataType::kUint8, {-1, -1, 3}
 TensorSpec FrameIndexInputSpec() { return {kFrameIndexInput, DataType::kInt64, {1}}; }
 TensorSpec DetectionsOutputSpec() { return {kDetectionsOutput, DataType::kFp32, {-1, 6}}; }
 
+absl::StatusOr<cv::Mat> DecodeImageTensor(const Tensor& tensor) {
+  if (tensor.dtype != DataType::kBytes || tensor.NumElements() != 1 || tensor.bytes.size() != 1) {
+    return absl::InvalidArgumentError(
+        fmt::format("tensor '{}' must hold exactly one encoded image (BYTES with 1 element), got {} {}",
+                    tensor.name, DataTypeName(tensor.dtype), ShapeString(tensor.shape)));
+  }
+  const std::string& encoded = tensor.bytes[0];
+  cv::Mat image;
+  try {
+    const cv::Mat buffer(1, static_cast<int>(encoded.size()), CV_8UC1,
+                         const_cast<char*>(encoded.data()));
+    if (!encoded.empty()) image = cv::imdecode(buffer, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    image.release();
+  }
+  if (image.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "tensor '{}': {} bytes are not a JPEG/PNG image OpenCV can decode", tensor.name,
+        encoded.size()));
+  }
+  return image;
+}
+
 absl::StatusOr<cv::Mat> FindImageInput(const std::vector<Tensor>& inputs) {
   const Tensor* image = FindTensor(inputs, kImageInput);
   if (image == nullptr) {
-    return absl::InvalidArgumentError(
-        fmt::format("missing input '{}' (UINT8 [H,W,3] BGR image)", kImageInput));
+    return absl::InvalidArgumentError(fmt::format(
+        "missing input '{}' (UINT8 [H,W,3] BGR image, or BYTES [1] JPEG/PNG)", kImageInput));
   }
+  if (image->dtype == DataType::kBytes) return DecodeImageTensor(*image);
   return TensorToImage(*image);
 }
 

@@ -33,8 +33,13 @@ TensorSpec ImageInputSpec();
 TensorSpec FrameIndexInputSpec();
 TensorSpec DetectionsOutputSpec();
 
-// The "image" input as a BGR Mat viewing the tensor's data (the tensor must
-// outlive it). InvalidArgument when missing or not UINT8 [H,W,3].
+// An encoded image (JPEG/PNG/any format imdecode reads) held as the single
+// element of a BYTES tensor, decoded to BGR. InvalidArgument otherwise.
+absl::StatusOr<cv::Mat> DecodeImageTensor(const Tensor& tensor);
+
+// The "image" input as a BGR Mat: a view of a UINT8 [H,W,3] tensor's data
+// (the tensor must outlive it) or the decoded image of a BYTES [1] tensor
+// (as sent over the wire). InvalidArgument when missing or neither.
 absl::StatusOr<cv::Mat> FindImageInput(const std::vector<Tensor>& inputs);
 
 }  // namespace dnoscope::models

@@ -121,6 +121,8 @@ ModelMetadata BaseMetadata(const ModelConfig& config, int64_t version, const Loa
   return metadata;
 }
 
+// Raw network outputs are offered as on-request FP32 outputs named after
+// their layers, shaped as the warm-up run produced them.
 class DnnDetector final : public Model {
  public:
   DnnDetector(ModelMetadata metadata, LoadedNet loaded, DetectorHeadOptions head)
@@ -129,28 +131,66 @@ class DnnDetector final : public Model {
   const ModelMetadata& metadata() const override { return metadata_; }
 
   absl::StatusOr<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override {
-    DNS_ASSIGN_OR_RETURN(cv::Mat image, FindImageInput(inputs));
-    DNS_ASSIGN_OR_RETURN(std::vector<BoxDetection> boxes, Run(image));
-    std::vector<Tensor> outputs;
-    outputs.push_back(DetectionsToTensor(boxes));
-    return outputs;
+    return InferSelected(inputs, {});
   }
 
-  absl::StatusOr<std::vector<BoxDetection>> Run(const cv::Mat& image) {
+  absl::StatusOr<std::vector<Tensor>> InferSelected(
+      const std::vector<Tensor>& inputs, const std::vector<std::string>& requested) override {
+    DNS_ASSIGN_OR_RETURN(cv::Mat image, FindImageInput(inputs));
     InputTransform transform;
+    DNS_ASSIGN_OR_RETURN(std::vector<cv::Mat> raw, Forward(image, &transform));
+    std::vector<Tensor> outputs;
+    const bool all_default = requested.empty();
+    auto wanted = [&](const std::string& name) {
+      return all_default ? name == kDetectionsOutput
+                         : std::find(requested.begin(), requested.end(), name) != requested.end();
+    };
+    if (wanted(kDetectionsOutput)) {
+      DNS_ASSIGN_OR_RETURN(std::vector<BoxDetection> boxes, Decode(raw, transform, image));
+      outputs.push_back(DetectionsToTensor(boxes));
+    }
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (wanted(loaded_.output_names[i])) outputs.push_back(BlobToTensor(loaded_.output_names[i], raw[i]));
+    }
+    return SelectOutputs(metadata_, std::move(outputs), requested);
+  }
+
+  // Declares the raw outputs with the shapes `raw` (a warm-up run) has.
+  void DeclareRawOutputs(const std::vector<cv::Mat>& raw) {
+    for (size_t i = 0; i < raw.size(); ++i) {
+      Tensor t = BlobToTensor(loaded_.output_names[i], raw[i]);
+      metadata_.outputs.push_back({t.name, DataType::kFp32, t.shape, /*on_request=*/true});
+    }
+  }
+
+  absl::StatusOr<std::vector<cv::Mat>> Forward(const cv::Mat& image, InputTransform* transform) {
     std::vector<cv::Mat> outputs;
     try {
-      loaded_.net.setInput(MakeInputBlob(image, head_, &transform));
+      loaded_.net.setInput(MakeInputBlob(image, head_, transform));
       loaded_.net.forward(outputs, loaded_.output_names);
     } catch (const cv::Exception& e) {
       return absl::InternalError(
           fmt::format("model '{}' inference failed: {}", metadata_.name, e.what()));
     }
-    return DecodeDetections(outputs, head_, transform,
+    return outputs;
+  }
+
+  absl::StatusOr<std::vector<BoxDetection>> Decode(const std::vector<cv::Mat>& raw,
+                                                   const InputTransform& transform,
+                                                   const cv::Mat& image) const {
+    return DecodeDetections(raw, head_, transform,
                             static_cast<int>(metadata_.class_names.size()), image.cols, image.rows);
   }
 
  private:
+  static Tensor BlobToTensor(const std::string& name, const cv::Mat& blob) {
+    cv::Mat dense = blob.isContinuous() ? blob : blob.clone();
+    std::vector<int64_t> shape(dense.size.p, dense.size.p + dense.dims);
+    if (dense.dims == 2 && dense.rows == 1 && dense.cols == 0) shape = {0};
+    return Tensor::Fp32(name, shape,
+                        {reinterpret_cast<const float*>(dense.data), dense.total()});
+  }
+
   ModelMetadata metadata_;
   LoadedNet loaded_;
   DetectorHeadOptions head_;
@@ -237,8 +277,12 @@ absl::StatusOr<std::unique_ptr<Model>> CreateDetector(const ModelConfig& config,
   for (const auto& [id, threshold] : by_id) head.class_thresholds[id] = threshold;
   auto detector = std::make_unique<DnnDetector>(std::move(metadata), std::move(loaded), head);
   // A warm-up run catches a names file that does not match the network.
+  const cv::Mat gray(head.input_height, head.input_width, CV_8UC3, cv::Scalar::all(114));
+  InputTransform transform;
+  absl::StatusOr<std::vector<cv::Mat>> raw = detector->Forward(gray, &transform);
   absl::StatusOr<std::vector<BoxDetection>> warm_up =
-      detector->Run(cv::Mat(head.input_height, head.input_width, CV_8UC3, cv::Scalar::all(114)));
+      raw.ok() ? detector->Decode(*raw, transform, gray) : raw.status();
+  if (raw.ok()) detector->DeclareRawOutputs(*raw);
   if (!warm_up.ok()) {
     return absl::InvalidArgumentError(fmt::format("model '{}' ({} class names): {}", config.name,
                                                   detector->metadata().class_names.size(),
