@@ -43,6 +43,9 @@ class HogModel final : public Model {
       factor = 1.0 * options_.max_width / image.cols;
       cv::resize(image, input, cv::Size(), factor, factor, cv::INTER_AREA);
     }
+    // OpenCV's HOG reads out of bounds on images smaller than its 64x128
+    // window (a remote client may send anything); no person fits there anyway.
+    if (input.cols < hog_.winSize.width || input.rows < hog_.winSize.height) return {};
     std::vector<cv::Rect> found;
     std::vector<double> weights;
     const cv::Size stride(options_.win_stride, options_.win_stride);
@@ -79,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Model>> CreateHogModel(const HogOptions& options,
   metadata.backend = "hog";
   metadata.platform = "hog";
   metadata.kind = ModelKind::kDetector;
-  metadata.inputs = {ImageInputSpec()};
+  metadata.inputs = {ImageInputSpec(), FrameIndexInputSpec(/*optional=*/true)};
   metadata.outputs = {DetectionsOutputSpec()};
   metadata.max_batch_size = 0;
   metadata.class_names = {"person"};
