@@ -78,6 +78,13 @@ struct TrainedModel {
   DenseWeights output;
 };
 
+// A network of `architecture` for width x height inputs with seeded random
+// weights (He-normal) and a fixed normalization. It computes nothing useful
+// but costs exactly what a trained one does: tests and serving benchmarks use
+// it where no trained model is at hand.
+TrainedModel RandomTrainedModel(const Architecture& architecture, int width, int height,
+                                uint64_t seed);
+
 // OK when every tensor has the size the architecture and input size imply
 // and every value is finite; InvalidArgument naming the first mismatch.
 absl::Status ValidateTrainedModel(const TrainedModel& model);

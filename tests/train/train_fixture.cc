@@ -47,19 +47,6 @@ Dataset BuildClipDataset() {
   return data.ok() ? *std::move(data) : Dataset();
 }
 
-std::vector<float> RandomValues(size_t n, float scale, std::mt19937_64& rng) {
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
-
-DenseWeights RandomDense(int in, int out, std::mt19937_64& rng) {
-  const float scale = std::sqrt(2.0f / static_cast<float>(in));
-  return {in, out, RandomValues(static_cast<size_t>(in) * out, scale, rng),
-          RandomValues(static_cast<size_t>(out), 0.1f, rng)};
-}
-
 }  // namespace
 
 const Clip& SyntheticClip() {
@@ -103,23 +90,7 @@ const TrainResult& TinyTrainResult() {
 }
 
 TrainedModel RandomModel(const Architecture& a, int width, int height, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  TrainedModel m;
-  m.architecture = a;
-  m.width = width;
-  m.height = height;
-  m.normalization = {{0.4f, 0.5f, 0.6f}, {0.2f, 0.25f, 0.3f}};
-  int in = 3;
-  for (int i = 0; i < a.conv_layers; ++i) {
-    const float scale = std::sqrt(2.0f / static_cast<float>(in * 9));
-    m.conv.push_back({in, a.filters,
-                      RandomValues(static_cast<size_t>(in) * a.filters * 9, scale, rng),
-                      RandomValues(static_cast<size_t>(a.filters), 0.1f, rng)});
-    in = a.filters;
-  }
-  m.dense = RandomDense(static_cast<int>(a.FlattenedSize(width, height)), a.dense_units, rng);
-  m.output = RandomDense(a.dense_units, 1, rng);
-  return m;
+  return RandomTrainedModel(a, width, height, seed);
 }
 
 std::vector<uint8_t> RandomImages(int64_t count, int width, int height, uint64_t seed) {
