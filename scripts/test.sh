@@ -3,7 +3,9 @@
 # suite: installs the Debian packages (idempotent), builds the release preset
 # and runs every test, then builds the ASan+UBSan preset and runs the tests
 # again under those sanitizers, then the threaded components' tests (queues,
-# cascade) under ThreadSanitizer. `.ci/run` runs exactly this.
+# cascade, scheduler, HTTP server and client, REST handler) under
+# ThreadSanitizer, then a short libFuzzer run of the protocol decoders (clang).
+# `.ci/run` runs exactly this.
 #
 #   DNS_SKIP_SANITIZERS=1   skip the sanitizer pass (faster local runs)
 set -euo pipefail
@@ -29,7 +31,12 @@ if [ "${DNS_SKIP_SANITIZERS:-0}" != "1" ]; then
     ctest --preset asan --parallel 2
   echo "== TSan build and tests of the threaded components"
   cmake --preset tsan
-  cmake --build --preset tsan --target common_test cascade_test
+  TSAN_TESTS=(common_test cascade_test serving_test http_server_test client_test rest_handler_test)
+  cmake --build --preset tsan --target "${TSAN_TESTS[@]}"
   TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
-    ctest --preset tsan --parallel 2 --tests-regex '^(common_test|cascade_test)$'
+    ctest --preset tsan --parallel 2 --tests-regex "^($(IFS='|'; echo "${TSAN_TESTS[*]}"))\$"
+  echo "== libFuzzer smoke run of the KServe / TF Serving decoders"
+  cmake --preset fuzz
+  cmake --build --preset fuzz --target protocol_fuzzer
+  ctest --preset fuzz
 fi

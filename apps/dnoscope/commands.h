@@ -25,5 +25,7 @@ Command AddEvalCommand(CLI::App& root);
 Command AddInfoCommand(CLI::App& root);
 Command AddTrainCommand(CLI::App& root);
 Command AddOptimizeCommand(CLI::App& root);
+Command AddServeCommand(CLI::App& root);
+Command AddBenchCommand(CLI::App& root);
 
 }  // namespace dnoscope::app

@@ -26,7 +26,7 @@ absl::Status PrintModel(const models::ModelSpec& spec) {
   std::printf("model          %s (version %lld)\n", m.name.c_str(),
               static_cast<long long>(m.version));
   std::printf("backend        %s / %s, %s\n", m.backend.c_str(), m.platform.c_str(),
-              models::ModelKindName(m.kind));
+              std::string(models::ModelKindName(m.kind)).c_str());
   std::printf("max batch size %d\n", m.max_batch_size);
   std::printf("inputs\n");
   for (const auto& t : m.inputs) std::printf("%s\n", SpecLine(t).c_str());

@@ -3,8 +3,9 @@
 // later issues, the model server and the remote client stages speak it.
 //
 // Conventions for the two roles a model plays in the cascade:
-//  - Detector (reference): input "image" UINT8 [H,W,3] BGR (any H, W), and
-//    optionally "frame_index" INT64 [1] (required by the replay backend);
+//  - Detector (reference): input "image" UINT8 [H,W,3] BGR (any H, W) or one
+//    encoded JPEG/PNG as BYTES [1], and "frame_index" INT64 [1] (required by
+//    the replay backend, optional and ignored by the others);
 //    output "detections" FP32 [N,6] rows (class_id, score, x1, y1, x2, y2) in
 //    pixels of the image that was sent. class_id indexes metadata().class_names.
 //  - Classifier (specialized): one UINT8 [N,H,W,3] input, one FP32 [N,1]
@@ -37,6 +38,11 @@ struct TensorSpec {
   DataType dtype = DataType::kFp32;
   // -1 marks a variable dimension.
   std::vector<int64_t> shape;
+  // Inputs only: the model works without it (a server must not demand it).
+  bool optional = false;
+  // Inputs only: also accepted as one encoded image (JPEG/PNG) in a BYTES
+  // tensor of one element, decoded by the model (see FindImageInput).
+  bool accepts_encoded_image = false;
   // Outputs only: produced only when a caller asks for it by name (e.g. a
   // detector's raw network outputs), not by a plain Infer.
   bool on_request = false;

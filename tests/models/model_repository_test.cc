@@ -270,6 +270,16 @@ TEST(LoadModelTest, HogDecodesAnEncodedImageAndRejectsGarbageBytes) {
   EXPECT_EQ((*model)->Infer({two}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(LoadModelTest, HogFindsNobodyInImagesSmallerThanItsWindow) {
+  auto model = LoadModel(Spec("hog"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  for (cv::Size size : {cv::Size(64, 96), cv::Size(10, 200), cv::Size(1, 1)}) {
+    auto boxes = Detect(**model, cv::Mat(size, CV_8UC3, cv::Scalar::all(128)), 0);
+    ASSERT_TRUE(boxes.ok()) << boxes.status();
+    EXPECT_TRUE(boxes->empty());
+  }
+}
+
 TEST(IdentityModelTest, ReturnsItsInputAsOutput0AndChecksTypeAndBatch) {
   ScratchDir dir;
   AddModel(dir, "echo",

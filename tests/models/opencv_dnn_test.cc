@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "models/backends/onnx_info.h"
 #include "models/model_repository.h"
-#include "models/onnx_builder.h"
+#include "testing/onnx_builder.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/videoio.hpp"
 #include "testing/test_env.h"

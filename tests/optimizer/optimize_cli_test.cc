@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "labels/label_csv.h"
-#include "models/onnx_builder.h"
+#include "testing/onnx_builder.h"
 #include "nlohmann/json.hpp"
 #include "testing/test_env.h"
 

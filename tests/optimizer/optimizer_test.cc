@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "labels/evaluation.h"
 #include "models/model_repository.h"
-#include "models/onnx_builder.h"
+#include "testing/onnx_builder.h"
 #include "nlohmann/json.hpp"
 #include "optimizer/report.h"
 #include "optimizer/test_scenes.h"

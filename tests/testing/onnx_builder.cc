@@ -1,4 +1,4 @@
-#include "models/onnx_builder.h"
+#include "testing/onnx_builder.h"
 
 #include <cstring>
 #include <initializer_list>

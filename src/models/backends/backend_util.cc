@@ -65,8 +65,18 @@ absl::StatusOr<std::map<int, float>> ResolveClassThresholds(
   return by_id;
 }
 
-TensorSpec ImageInputSpec() { return {kImageInput, DataType::kUint8, {-1, -1, 3}}; }
-TensorSpec FrameIndexInputSpec() { return {kFrameIndexInput, DataType::kInt64, {1}}; }
+TensorSpec ImageInputSpec(bool optional) {
+  TensorSpec spec{kImageInput, DataType::kUint8, {-1, -1, 3}};
+  spec.optional = optional;
+  spec.accepts_encoded_image = true;
+  return spec;
+}
+
+TensorSpec FrameIndexInputSpec(bool optional) {
+  TensorSpec spec{kFrameIndexInput, DataType::kInt64, {1}};
+  spec.optional = optional;
+  return spec;
+}
 TensorSpec DetectionsOutputSpec() { return {kDetectionsOutput, DataType::kFp32, {-1, 6}}; }
 
 absl::StatusOr<cv::Mat> DecodeImageTensor(const Tensor& tensor) {

@@ -28,9 +28,10 @@ absl::StatusOr<std::vector<std::string>> ReadClassNames(const std::string& path)
 absl::StatusOr<std::map<int, float>> ResolveClassThresholds(
     const std::map<std::string, float>& by_name, const std::vector<std::string>& class_names);
 
-// "image" UINT8 [-1,-1,3], "frame_index" INT64 [1], "detections" FP32 [-1,6].
-TensorSpec ImageInputSpec();
-TensorSpec FrameIndexInputSpec();
+// "image" UINT8 [-1,-1,3] (encoded images accepted), "frame_index" INT64 [1],
+// "detections" FP32 [-1,6].
+TensorSpec ImageInputSpec(bool optional = false);
+TensorSpec FrameIndexInputSpec(bool optional = false);
 TensorSpec DetectionsOutputSpec();
 
 // An encoded image (JPEG/PNG/any format imdecode reads) held as the single

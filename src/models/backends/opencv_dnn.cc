@@ -159,7 +159,9 @@ class DnnDetector final : public Model {
   void DeclareRawOutputs(const std::vector<cv::Mat>& raw) {
     for (size_t i = 0; i < raw.size(); ++i) {
       Tensor t = BlobToTensor(loaded_.output_names[i], raw[i]);
-      metadata_.outputs.push_back({t.name, DataType::kFp32, t.shape, /*on_request=*/true});
+      TensorSpec spec{t.name, DataType::kFp32, t.shape};
+      spec.on_request = true;
+      metadata_.outputs.push_back(std::move(spec));
     }
   }
 
@@ -268,7 +270,7 @@ absl::StatusOr<std::unique_ptr<Model>> CreateDetector(const ModelConfig& config,
   DNS_RETURN_IF_ERROR(ResolveDetectorInputSize(loaded, &head));
   ModelMetadata metadata = BaseMetadata(config, version, loaded);
   metadata.kind = ModelKind::kDetector;
-  metadata.inputs = {ImageInputSpec()};
+  metadata.inputs = {ImageInputSpec(), FrameIndexInputSpec(/*optional=*/true)};
   metadata.outputs = {DetectionsOutputSpec()};
   DNS_ASSIGN_OR_RETURN(metadata.class_names, DetectorClassNames(config, version_dir));
   using ThresholdsById = std::map<int, float>;

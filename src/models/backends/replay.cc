@@ -90,7 +90,7 @@ absl::StatusOr<std::unique_ptr<Model>> CreateReplayModel(const std::string& labe
   metadata.kind = ModelKind::kDetector;
   // "image" is listed so that clients built for real detectors work
   // unchanged; the replay model only reads "frame_index".
-  metadata.inputs = {FrameIndexInputSpec(), ImageInputSpec()};
+  metadata.inputs = {FrameIndexInputSpec(), ImageInputSpec(/*optional=*/true)};
   metadata.outputs = {DetectionsOutputSpec()};
   metadata.class_names = ClassNames(rows, options.object_name);
   FrameBoxes boxes = GroupByFrame(rows, filter, metadata.class_names);
