@@ -22,6 +22,7 @@ struct ServeArgs {
   serving::http::HttpServerOptions http;
   serving::ModelManagerOptions manager;
   int64_t max_body_mb = 64;
+  int64_t max_header_kb = 64;
   int64_t timeout_ms = 0;
   int64_t idle_timeout_s = 60;
   int64_t drain_timeout_s = 30;
@@ -60,6 +61,7 @@ absl::Status Serve(ServeArgs& args) {
   rest.default_timeout = std::chrono::milliseconds(args.timeout_ms);
   serving::rest::RestHandler handler(models.get(), &metrics, rest);
   args.http.max_body_bytes = rest.max_body_bytes;
+  args.http.max_header_bytes = static_cast<size_t>(args.max_header_kb) << 10;
   args.http.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
   args.http.drain_timeout = std::chrono::seconds(args.drain_timeout_s);
   DNS_ASSIGN_OR_RETURN(
@@ -105,6 +107,10 @@ Command AddServeCommand(CLI::App& root) {
   app->add_option("--max-body-mb", args->max_body_mb, "Largest request body in MiB (413 above)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
+  app->add_option("--max-header-kb", args->max_header_kb,
+                  "Largest request line + headers in KiB (431 above)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   app->add_option("--max-queue", args->manager.max_queue_size,
                   "Requests queued per model version before new ones get 503")
       ->capture_default_str()

@@ -450,6 +450,44 @@ TEST_F(RestHandlerTest, TfPredictRowColumnarAndB64) {
   EXPECT_EQ(Json::parse(hog.body)["predictions"].size(), 1u);
 }
 
+TEST(RestHandlerRawOutputTest, DetectorReturnsItsRawLayersWhenARequestNamesThem) {
+  DNS_REQUIRE_SHARED_DATA(cfg, "models/yolo-fastest-1.1/yolo-fastest-1.1.cfg");
+  DNS_REQUIRE_SHARED_DATA(weights, "models/yolo-fastest-1.1/yolo-fastest-1.1.weights");
+  ScratchDir dir;
+  AddModel(dir, "yolo",
+           R"({"backend": "opencv_dnn", "files": {"model": ")" + cfg + R"(", "weights": ")" +
+               weights + R"("}})",
+           {1});
+  MetricsRegistry metrics;
+  auto manager = ModelManager::Create(dir.path(), {}, &metrics);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  RestHandler handler(manager->get(), &metrics, {});
+  auto version = (*(*manager)->Find("yolo"))->Resolve(-1);
+  ASSERT_TRUE(version.ok()) << version.status();
+  const models::ModelMetadata& meta = (*version)->metadata;
+  ASSERT_GE(meta.outputs.size(), 2u);
+  const std::string raw = meta.outputs[1].name;
+  std::vector<uint8_t> frame(240 * 320 * 3, 90);
+  protocol::InferRequest request;
+  request.inputs.push_back(Tensor::Uint8("image", {240, 320, 3}, frame.data(), frame.size()));
+  request.outputs = {{raw, true}, {"detections", false}};
+  auto encoded = protocol::EncodeInferRequest(request, true);
+  ASSERT_TRUE(encoded.ok());
+  std::promise<http::HttpResponse> promise;
+  handler.Handle({"POST", "/v2/models/yolo/infer",
+                  {{"inference-header-content-length", std::to_string(*encoded->json_length)}},
+                  encoded->body},
+                 [&](http::HttpResponse r) { promise.set_value(std::move(r)); });
+  http::HttpResponse r = promise.get_future().get();
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto response = protocol::DecodeInferResponse(r.body, std::stoul(r.headers[0].second));
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->outputs.size(), 2u);
+  EXPECT_EQ(response->outputs[0].name, raw);
+  EXPECT_EQ(response->outputs[0].shape, meta.outputs[1].shape);
+  EXPECT_EQ(response->outputs[1].name, "detections");
+}
+
 // ---- metrics ----
 
 TEST_F(RestHandlerTest, MetricsCountSuccessesFailuresAndInferences) {
