@@ -270,6 +270,43 @@ TEST(LoadModelTest, HogDecodesAnEncodedImageAndRejectsGarbageBytes) {
   EXPECT_EQ((*model)->Infer({two}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Rewrites the width/height an encoded image declares, leaving the pixel data alone.
+std::string WithDeclaredSize(std::vector<uint8_t> bytes, uint32_t width, uint32_t height) {
+  std::string s(bytes.begin(), bytes.end());
+  auto put = [&](size_t at, uint32_t v, int n) {
+    for (int i = n - 1; i >= 0; --i, v >>= 8) s[at + i] = static_cast<char>(v & 0xff);
+  };
+  if (s.compare(1, 3, "PNG") == 0) {
+    put(16, width, 4);
+    put(20, height, 4);
+    return s;
+  }
+  for (size_t i = 2; i + 9 < s.size(); ++i) {  // first SOF0 marker
+    if (static_cast<uint8_t>(s[i]) == 0xFF && static_cast<uint8_t>(s[i + 1]) == 0xC0) {
+      put(i + 5, height, 2);
+      put(i + 7, width, 2);
+      break;
+    }
+  }
+  return s;
+}
+
+TEST(LoadModelTest, EncodedImagesDeclaringTooManyPixelsAreRefusedBeforeDecoding) {
+  auto model = LoadModel(Spec("hog"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const cv::Mat small(140, 70, CV_8UC3, cv::Scalar(5, 6, 7));
+  for (const char* ext : {".png", ".jpg"}) {
+    std::vector<uint8_t> bytes;
+    ASSERT_TRUE(cv::imencode(ext, small, bytes));
+    Tensor ok{kImageInput, DataType::kBytes, {1}, {}, {WithDeclaredSize(bytes, 70, 140)}};
+    EXPECT_TRUE((*model)->Infer({ok}).ok()) << ext;
+    Tensor bomb{kImageInput, DataType::kBytes, {1}, {}, {WithDeclaredSize(bytes, 60000, 60000)}};
+    auto refused = (*model)->Infer({bomb});
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << ext;
+    EXPECT_THAT(refused.status().message(), HasSubstr("60000x60000")) << ext;
+  }
+}
+
 TEST(LoadModelTest, HogFindsNobodyInImagesSmallerThanItsWindow) {
   auto model = LoadModel(Spec("hog"));
   ASSERT_TRUE(model.ok()) << model.status();

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
@@ -79,6 +80,53 @@ TensorSpec FrameIndexInputSpec(bool optional) {
 }
 TensorSpec DetectionsOutputSpec() { return {kDetectionsOutput, DataType::kFp32, {-1, 6}}; }
 
+namespace {
+
+uint32_t BigEndian(const std::string& s, size_t at, int bytes) {
+  uint32_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(s[at + i]);
+  return v;
+}
+
+bool IsJpegFrameMarker(uint8_t m) {
+  return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+}
+
+// Width and height from a PNG IHDR or a JPEG SOFn header, without decoding;
+// nullopt for other formats or truncated headers.
+std::optional<cv::Size> EncodedImageSize(const std::string& s) {
+  static constexpr char kPng[] = "\x89PNG\r\n\x1a\n";
+  if (s.size() >= 24 && s.compare(0, 8, kPng, 8) == 0 && s.compare(12, 4, "IHDR") == 0) {
+    return cv::Size(static_cast<int>(std::min<uint32_t>(BigEndian(s, 16, 4), INT32_MAX)),
+                    static_cast<int>(std::min<uint32_t>(BigEndian(s, 20, 4), INT32_MAX)));
+  }
+  if (s.size() < 4 || static_cast<uint8_t>(s[0]) != 0xFF || static_cast<uint8_t>(s[1]) != 0xD8) {
+    return std::nullopt;
+  }
+  size_t i = 2;
+  while (i + 4 <= s.size()) {
+    if (static_cast<uint8_t>(s[i]) != 0xFF) return std::nullopt;
+    const uint8_t marker = static_cast<uint8_t>(s[i + 1]);
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+      i += 2;
+      continue;
+    }
+    if (IsJpegFrameMarker(marker)) {
+      if (i + 9 > s.size()) return std::nullopt;
+      return cv::Size(static_cast<int>(BigEndian(s, i + 7, 2)),
+                      static_cast<int>(BigEndian(s, i + 5, 2)));
+    }
+    i += 2 + BigEndian(s, i + 2, 2);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 absl::StatusOr<cv::Mat> DecodeImageTensor(const Tensor& tensor) {
   if (tensor.dtype != DataType::kBytes || tensor.NumElements() != 1 || tensor.bytes.size() != 1) {
     return absl::InvalidArgumentError(
@@ -86,6 +134,13 @@ absl::StatusOr<cv::Mat> DecodeImageTensor(const Tensor& tensor) {
                     tensor.name, DataTypeName(tensor.dtype), ShapeString(tensor.shape)));
   }
   const std::string& encoded = tensor.bytes[0];
+  // A few hundred bytes can claim gigapixels: refuse before allocating.
+  if (std::optional<cv::Size> size = EncodedImageSize(encoded);
+      size && static_cast<int64_t>(size->width) * size->height > kMaxEncodedImagePixels) {
+    return absl::InvalidArgumentError(
+        fmt::format("tensor '{}': a {}x{} image is larger than the {} pixels accepted", tensor.name,
+                    size->width, size->height, kMaxEncodedImagePixels));
+  }
   cv::Mat image;
   try {
     const cv::Mat buffer(1, static_cast<int>(encoded.size()), CV_8UC1,

@@ -2,6 +2,7 @@
 // detector tensor specs and input lookup. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,8 +35,14 @@ TensorSpec ImageInputSpec(bool optional = false);
 TensorSpec FrameIndexInputSpec(bool optional = false);
 TensorSpec DetectionsOutputSpec();
 
+// Largest decoded size of an encoded image input (8192 x 8192): PNG and JPEG
+// headers are checked before decoding, so a tiny file cannot make the server
+// allocate gigabytes.
+inline constexpr int64_t kMaxEncodedImagePixels = int64_t{8192} * 8192;
+
 // An encoded image (JPEG/PNG/any format imdecode reads) held as the single
-// element of a BYTES tensor, decoded to BGR. InvalidArgument otherwise.
+// element of a BYTES tensor, decoded to BGR. InvalidArgument otherwise, and
+// for PNG/JPEG images over kMaxEncodedImagePixels.
 absl::StatusOr<cv::Mat> DecodeImageTensor(const Tensor& tensor);
 
 // The "image" input as a BGR Mat: a view of a UINT8 [H,W,3] tensor's data

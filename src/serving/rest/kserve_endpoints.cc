@@ -63,14 +63,18 @@ absl::StatusOr<std::optional<size_t>> HeaderLength(const http::HttpRequest& requ
   return std::optional<size_t>(length);
 }
 
-std::chrono::microseconds RequestTimeout(const protocol::InferRequest& request) {
+// The request's "timeout" parameter (microseconds, as Triton); 0 when absent.
+absl::StatusOr<std::chrono::microseconds> RequestTimeout(const protocol::InferRequest& request) {
   auto it = request.parameters.find("timeout");
   if (it == request.parameters.end()) return std::chrono::microseconds(0);
   int64_t us = 0;
   const std::string& s = it->second;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), us);
-  return ec == std::errc() && end == s.data() + s.size() ? std::chrono::microseconds(us)
-                                                         : std::chrono::microseconds(0);
+  if (ec != std::errc() || end != s.data() + s.size() || us < 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "parameter 'timeout' must be a non-negative integer of microseconds, got {}", s));
+  }
+  return std::chrono::microseconds(us);
 }
 
 http::HttpResponse InferResponse(absl::StatusOr<std::vector<Tensor>> result,
@@ -136,11 +140,13 @@ void RestHandler::HandleInfer(const Route& route, http::HttpRequest& request,
   for (const protocol::RequestedOutput& o : decoded->outputs) requested.push_back(o.name);
   absl::StatusOr<std::vector<std::string>> outputs = ResolveOutputs(version.metadata, requested);
   if (!outputs.ok()) return fail(outputs.status());
+  absl::StatusOr<std::chrono::microseconds> timeout = RequestTimeout(*decoded);
+  if (!timeout.ok()) return fail(timeout.status());
 
   InferenceJob job;
   job.inputs = std::move(decoded->inputs);
   job.requested_outputs = std::move(*outputs);
-  job.deadline = Deadline(RequestTimeout(*decoded));
+  job.deadline = Deadline(*timeout);
   // The request minus its inputs: what encoding the response needs.
   auto shell = std::make_shared<protocol::InferRequest>(std::move(*decoded));
   job.done = [shell, respond = std::move(respond), name = route.model,
