@@ -125,6 +125,9 @@ struct ModelMetadataResponse {
   // why a model is unavailable (bad config, files that failed to load).
   std::string state;
   std::string reason;
+  // dnoscope extension, omitted when empty: a detector's class names, indexed
+  // by the class column of its "detections" output.
+  std::vector<std::string> class_names;
 
   bool operator==(const ModelMetadataResponse&) const = default;
 };

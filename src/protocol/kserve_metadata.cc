@@ -104,6 +104,7 @@ std::string EncodeModelMetadata(const ModelMetadataResponse& metadata) {
               {"outputs", TensorMetadataJson(metadata.outputs)}};
   if (!metadata.state.empty()) doc["state"] = metadata.state;
   if (!metadata.reason.empty()) doc["reason"] = metadata.reason;
+  if (!metadata.class_names.empty()) doc["class_names"] = metadata.class_names;
   return DumpJson(doc);
 }
 
@@ -117,6 +118,8 @@ absl::StatusOr<ModelMetadataResponse> DecodeModelMetadata(std::string_view body)
   DNS_ASSIGN_OR_RETURN(metadata.outputs, DecodeTensorMetadataList(root, "outputs", "output"));
   DNS_ASSIGN_OR_RETURN(metadata.state, GetOptionalString(root, "state", "model metadata"));
   DNS_ASSIGN_OR_RETURN(metadata.reason, GetOptionalString(root, "reason", "model metadata"));
+  DNS_ASSIGN_OR_RETURN(metadata.class_names,
+                       GetStringList(root, "class_names", "model metadata"));
   return metadata;
 }
 

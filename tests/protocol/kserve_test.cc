@@ -19,6 +19,7 @@ using ::dnoscope::protocol::testing::ExpectTensorsEq;
 using ::dnoscope::protocol::testing::Int32Tensor;
 using ::dnoscope::protocol::testing::OneTensorPerDatatype;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 InferRequest RequestWith(std::vector<Tensor> inputs) {
   InferRequest request;
@@ -264,6 +265,21 @@ TEST(KserveMetadataTest, ModelMetadataRoundTrips) {
   const std::string body = EncodeModelMetadata(metadata);
   EXPECT_THAT(body, HasSubstr(R"({"datatype":"UINT8","name":"images","shape":[-1,3,640,640]})"));
   auto decoded = DecodeModelMetadata(body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, metadata);
+}
+
+TEST(KserveMetadataTest, DnoscopeExtensionsRoundTripAndAreOmittedWhenEmpty) {
+  ModelMetadataResponse metadata;
+  metadata.name = "people";
+  metadata.platform = "hog";
+  const std::string plain = EncodeModelMetadata(metadata);
+  EXPECT_THAT(plain, Not(HasSubstr("state")));
+  EXPECT_THAT(plain, Not(HasSubstr("class_names")));
+  metadata.state = "UNAVAILABLE";
+  metadata.reason = "bad config";
+  metadata.class_names = {"person", "car"};
+  auto decoded = DecodeModelMetadata(EncodeModelMetadata(metadata));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(*decoded, metadata);
 }

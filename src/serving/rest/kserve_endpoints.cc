@@ -33,6 +33,7 @@ protocol::ModelMetadataResponse ModelMetadata(const ServedModel& model,
     m.platform = version->metadata.platform;
     m.inputs = ToWire(version->metadata.inputs);
     m.outputs = ToWire(version->metadata.outputs);
+    m.class_names = version->metadata.class_names;
   }
   return m;
 }

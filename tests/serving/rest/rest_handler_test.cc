@@ -146,6 +146,7 @@ TEST_F(RestHandlerTest, ModelMetadataDescribesTensorsAndVersions) {
   EXPECT_EQ(m->inputs[0].name, "image");
   EXPECT_EQ(m->inputs[0].datatype, DataType::kUint8);
   EXPECT_EQ(m->outputs[0].name, "detections");
+  EXPECT_EQ(m->class_names, (std::vector<std::string>{"person"}));
   EXPECT_EQ(Call("GET", "/v2/models/people/versions/1").status, 200);
   http::HttpResponse cnn = Call("GET", "/v2/models/cnn");
   auto c = protocol::DecodeModelMetadata(cnn.body);
