@@ -122,15 +122,10 @@ void RestHandler::HandleKserveGet(const Route& route, const http::Responder& res
 
 void RestHandler::HandleInfer(const Route& route, http::HttpRequest& request,
                               http::Responder respond) const {
-  absl::StatusOr<const ServedModel*> model = models_->Find(route.model);
-  if (!model.ok()) return respond(StatusResponse(model.status()));
-  absl::StatusOr<const ServedVersion*> served = (*model)->Resolve(route.version);
-  if (!served.ok()) return respond(StatusResponse(served.status()));
-  const ServedVersion& version = **served;
-  auto fail = [&](const absl::Status& status) {
-    metrics_->GetOrCreate(route.model, version.version)->RecordFailure();
-    respond(StatusResponse(status));
-  };
+  const ServedVersion* served = ResolveForInference(route, respond);
+  if (served == nullptr) return;
+  const ServedVersion& version = *served;
+  auto fail = [&](const absl::Status& status) { Fail(route, version, status, respond); };
   absl::StatusOr<std::optional<size_t>> header_length = HeaderLength(request);
   if (!header_length.ok()) return fail(header_length.status());
   absl::StatusOr<protocol::InferRequest> decoded =

@@ -15,6 +15,27 @@ Clock::TimePoint RestHandler::Deadline(std::chrono::microseconds timeout) const 
   return clock_->Now() + timeout;
 }
 
+const ServedVersion* RestHandler::ResolveForInference(const Route& route,
+                                                     const http::Responder& respond) const {
+  absl::StatusOr<const ServedModel*> model = models_->Find(route.model);
+  if (!model.ok()) {
+    respond(StatusResponse(model.status()));
+    return nullptr;
+  }
+  absl::StatusOr<const ServedVersion*> version = (*model)->Resolve(route.version);
+  if (!version.ok()) {
+    respond(StatusResponse(version.status()));
+    return nullptr;
+  }
+  return *version;
+}
+
+void RestHandler::Fail(const Route& route, const ServedVersion& version,
+                       const absl::Status& status, const http::Responder& respond) const {
+  metrics_->GetOrCreate(route.model, version.version)->RecordFailure();
+  respond(StatusResponse(status));
+}
+
 void RestHandler::Handle(http::HttpRequest request, http::Responder respond) const {
   RouteMatch match = MatchRoute(request.method, request.target);
   if (match.http_status != 0) {

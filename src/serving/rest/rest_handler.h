@@ -61,6 +61,13 @@ class RestHandler {
   void HandlePredict(const Route& route, http::HttpRequest& request,
                      http::Responder respond) const;
   Clock::TimePoint Deadline(std::chrono::microseconds timeout) const;
+  // The ready version `route` names for an inference; nullptr after
+  // answering the error (unknown model/version, unavailable) itself.
+  const ServedVersion* ResolveForInference(const Route& route,
+                                           const http::Responder& respond) const;
+  // Counts a request rejected before it reached the scheduler and answers it.
+  void Fail(const Route& route, const ServedVersion& version, const absl::Status& status,
+            const http::Responder& respond) const;
 
   const ModelManager* const models_;
   MetricsRegistry* const metrics_;

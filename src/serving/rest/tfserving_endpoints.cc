@@ -85,15 +85,10 @@ void RestHandler::HandleTfGet(const Route& route, const http::Responder& respond
 
 void RestHandler::HandlePredict(const Route& route, http::HttpRequest& request,
                                 http::Responder respond) const {
-  absl::StatusOr<const ServedModel*> model = models_->Find(route.model);
-  if (!model.ok()) return respond(StatusResponse(model.status()));
-  absl::StatusOr<const ServedVersion*> served = (*model)->Resolve(route.version);
-  if (!served.ok()) return respond(StatusResponse(served.status()));
-  const ServedVersion& version = **served;
-  auto fail = [&](const absl::Status& status) {
-    metrics_->GetOrCreate(route.model, version.version)->RecordFailure();
-    respond(StatusResponse(status));
-  };
+  const ServedVersion* served = ResolveForInference(route, respond);
+  if (served == nullptr) return;
+  const ServedVersion& version = *served;
+  auto fail = [&](const absl::Status& status) { Fail(route, version, status, respond); };
   const std::vector<protocol::TensorInfo> inputs = ToInfo(version.metadata.inputs);
   absl::StatusOr<protocol::PredictRequest> decoded =
       protocol::DecodePredictRequest(request.body, inputs);
