@@ -238,8 +238,8 @@ absl::Status ParseTopLevel(ObjectReader& r, ModelConfig* c) {
     return r.Error(
         fmt::format("key 'kind' must be \"detector\" or \"classifier\", got \"{}\"", c->kind));
   }
-  if (c->kind == "classifier" && c->backend != "opencv_dnn") {
-    return r.Error("kind \"classifier\" needs backend \"opencv_dnn\"");
+  if (c->kind == "classifier" && c->backend != "opencv_dnn" && c->backend != "replay") {
+    return r.Error("kind \"classifier\" needs backend \"opencv_dnn\" or \"replay\"");
   }
   c->max_batch_size = c->kind == "classifier" ? 64 : 0;
   DNS_RETURN_IF_ERROR(r.GetNumber("max_batch_size", &c->max_batch_size, 0, kMaxInt));

@@ -6,7 +6,7 @@
 // config.json fields (all but "backend" optional):
 //   "name":            string, defaults to the folder name
 //   "backend":         "opencv_dnn" | "hog" | "replay" | "identity"
-//   "kind":            "detector" | "classifier"   (opencv_dnn; default detector)
+//   "kind":            "detector" | "classifier"   (opencv_dnn, replay; default detector)
 //   "files":           {"model": "x.onnx" | "x.cfg", "weights": "x.weights",
 //                       "names": "coco.names", "labels": "labels.csv"}
 //                      paths relative to the version folder
@@ -21,7 +21,13 @@
 //   "classifier":      {"input_width": int, "input_height": int}   (opencv_dnn)
 //   "hog":             {"hit_threshold": float, "win_stride": int, "padding": int,
 //                       "scale": float, "max_width": int}          (hog)
-//   "replay":          {"service_time_ms": float, "object_name": string}   (replay)
+//   "replay":          {"service_time_ms": float, "object_name": string}   (replay:
+//                       service time slept once per request or batch; object_name
+//                       keeps only that object's CSV rows. "kind": "classifier" makes
+//                       a zero-cost specialized model: "image" UINT8 [N,H,W,3] and
+//                       "frame_index" INT64 [N] in, "confidence" FP32 [N,1] out = the
+//                       frame's highest CSV confidence, 0 without rows; see
+//                       models/backends/replay.h)
 //   "identity":        {"datatype": "FP32"|"UINT8"|"INT32"|"INT64"|"BYTES"}   (identity:
 //                       returns input "INPUT0" as output "OUTPUT0"; measures serving overhead)
 // Unknown keys, and a backend section ("detector", "classifier", "hog",
@@ -58,7 +64,8 @@ struct HogOptions {
 };
 
 struct ReplayOptions {
-  // Emulated service time per request.
+  // Emulated service time per Infer call (a request, or a whole batch for
+  // the classifier).
   double service_time_ms = 0;
   // When set, only rows with this object name are replayed.
   std::string object_name;

@@ -164,8 +164,12 @@ absl::StatusOr<std::unique_ptr<Model>> CreateModel(const ModelConfig& config,
                                                    Clock* clock) {
   if (config.backend == "hog") return CreateHogModel(config.hog, config.name, version);
   if (config.backend == "replay") {
-    return CreateReplayModel(ResolvePath(version_dir, config.labels_file), config.replay,
-                             config.name, version, clock);
+    const std::string labels = ResolvePath(version_dir, config.labels_file);
+    if (config.kind == "classifier") {
+      return CreateReplayClassifier(labels, config.replay, config.name, version,
+                                    config.max_batch_size, clock);
+    }
+    return CreateReplayModel(labels, config.replay, config.name, version, clock);
   }
   if (config.backend == "opencv_dnn") return CreateOpenCvDnnModel(config, version_dir, version);
   if (config.backend == "identity") return CreateIdentityModel(config, version);
