@@ -1,4 +1,7 @@
-// `dnoscope run`: the local cascade over a video.
+// `dnoscope run`: the cascade over a video, local or distributed. A
+// --specialized/--reference value starting with http:// makes that stage
+// remote (model servers, load-balanced); the difference detector and
+// decoding always run here.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -9,8 +12,12 @@
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "common_options.h"
+#include "distributed/async_cascade.h"
+#include "distributed/remote_stage.h"
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 #include "labels/prediction_csv.h"
+#include "models/backends/backend_util.h"
 #include "spdlog/spdlog.h"
 
 namespace dnoscope::app {
@@ -29,7 +36,21 @@ struct RunArgs {
   float min_confidence = 0, c_low = 0, c_high = 1;
   double diff_threshold = 0;
   bool no_diff = false;
+  // Distributed run.
+  std::string specialized_model, reference_model;
+  std::string protocol = "kserve", balance = "p2c";
+  int max_in_flight_per_endpoint = 8;
+  int max_batch = 1;
+  double max_delay_ms = 0;
+  std::string reference_payload = "raw", reference_resize;
+  int jpeg_quality = 90;
+  int window = 1024, max_model_frames = 64;
+  int64_t attempt_timeout_ms = 30000;
+  int max_attempts = 8;
+  double unavailable_patience_s = 30;
 };
+
+bool IsUrl(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
 template <typename T>
 void Override(CLI::App* app, const char* flag, const T& value, T* target) {
@@ -48,10 +69,10 @@ absl::Status ApplyOverrides(CLI::App* app, const RunArgs& a, cascade::CascadeCon
   Override(app, "--model-repository", a.model_repository, &c->model_repository);
   Override(app, "--object", a.object, &c->object);
   Override(app, "--min-confidence", a.min_confidence, &c->min_confidence);
-  Override(app, "--reference", a.reference, &c->reference.model);
+  if (!IsUrl(a.reference)) Override(app, "--reference", a.reference, &c->reference.model);
   Override(app, "--reference-weights", a.reference_weights, &c->reference.weights);
   Override(app, "--reference-names", a.reference_names, &c->reference.names);
-  Override(app, "--specialized", a.specialized, &c->specialized.model);
+  if (!IsUrl(a.specialized)) Override(app, "--specialized", a.specialized, &c->specialized.model);
   Override(app, "--c-low", a.c_low, &c->c_low);
   Override(app, "--c-high", a.c_high, &c->c_high);
   Override(app, "--diff-threshold", a.diff_threshold, &c->diff.threshold);
@@ -78,14 +99,16 @@ void AddOverrideOptions(CLI::App* sub, RunArgs* a) {
   sub->add_option("--object", a->object, "Object class the query asks for (default: person)");
   sub->add_option("--min-confidence", a->min_confidence,
                   "Reference detections below this score are ignored (default: 0)");
-  sub->add_option(
-      "--reference", a->reference,
-      "Reference detector: hog, a .onnx/.cfg file or a repository model name (default: hog)");
+  sub->add_option("--reference", a->reference,
+                  "Reference detector: hog, a .onnx/.cfg file or a repository model name "
+                  "(default: hog); or model servers http://host:port[,http://host:port...] to "
+                  "run the stage remotely (model name: --reference-model)");
   sub->add_option("--reference-weights", a->reference_weights,
                   "Darknet .weights for a .cfg reference");
   sub->add_option("--reference-names", a->reference_names, "Class names file for the reference");
   sub->add_option("--specialized", a->specialized,
-                  "Specialized classifier (.onnx file or repository name); off by default");
+                  "Specialized classifier (.onnx file or repository name); off by default; or "
+                  "model servers http://host:port[,...] (model name: --specialized-model)");
   sub->add_option("--c-low", a->c_low,
                   "Specialized confidence at or below which a frame is absent (default: 0)");
   sub->add_option("--c-high", a->c_high,
@@ -105,27 +128,122 @@ void AddOverrideOptions(CLI::App* sub, RunArgs* a) {
   sub->add_flag("--no-diff", a->no_diff, "Disable the difference detector");
 }
 
+// The model name a remote stage asks the servers for: the flag, else the
+// config's model when it is a plain name (not a file path).
+absl::StatusOr<std::string> RemoteModelName(const std::string& flag_value,
+                                            const std::string& config_model,
+                                            std::string_view stage) {
+  if (!flag_value.empty()) return flag_value;
+  if (!config_model.empty() && config_model.find_first_of("/.") == std::string::npos) {
+    return config_model;
+  }
+  return absl::InvalidArgumentError(fmt::format(
+      "the {0} stage is remote: give the served model's name with --{0}-model ({1})", stage,
+      config_model.empty() ? "the config names no " + std::string(stage) + " model"
+                           : "the config's '" + config_model + "' is a file, not a model name"));
+}
+
+absl::StatusOr<client::RemoteModelOptions> ToRemoteOptions(const RunArgs& a) {
+  client::RemoteModelOptions o;
+  DNS_ASSIGN_OR_RETURN(o.format, client::ParseWireFormat(a.protocol));
+  DNS_ASSIGN_OR_RETURN(o.balancer.policy, client::ParseBalancePolicy(a.balance));
+  o.balancer.max_in_flight_per_endpoint = a.max_in_flight_per_endpoint;
+  o.attempt_timeout = std::chrono::milliseconds(a.attempt_timeout_ms);
+  o.max_attempts = a.max_attempts;
+  o.unavailable_patience = std::chrono::milliseconds(
+      static_cast<int64_t>(a.unavailable_patience_s * 1000));
+  return o;
+}
+
+// A stage on model servers (`target` is the URL list) or in this process.
+absl::StatusOr<std::unique_ptr<distributed::ModelStage>> MakeStage(
+    const std::string& target, const models::ModelSpec& spec, const std::string& repository,
+    client::RemoteModelOptions remote) {
+  if (IsUrl(target)) {
+    DNS_ASSIGN_OR_RETURN(std::vector<client::Endpoint> endpoints,
+                         distributed::ParseEndpointList(target));
+    remote.model = spec.model;
+    remote.version = spec.version;
+    std::vector<std::string> names;
+    if (!spec.names.empty()) {
+      DNS_ASSIGN_OR_RETURN(names, models::ReadClassNames(spec.names));
+    }
+    return distributed::MakeRemoteStage(std::move(endpoints), remote, Clock::Real(),
+                                        std::move(names));
+  }
+  models::ModelSpec local = spec;
+  local.repository = repository;
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::LoadModel(local));
+  return distributed::MakeLocalStage(std::move(model));
+}
+
+struct RunOutcome {
+  absl::StatusOr<cascade::CascadeSummary> summary;
+  std::optional<distributed::DistributedReport> report;
+};
+
+// Runs with the stages on model servers (and/or local threads).
+absl::StatusOr<RunOutcome> RunDistributed(const RunArgs& a, const cascade::CascadeConfig& config,
+                                          video::FrameSource& source,
+                                          const cascade::ResultCallback& on_result,
+                                          std::optional<ProgressReporter>& progress) {
+  DNS_ASSIGN_OR_RETURN(client::RemoteModelOptions remote, ToRemoteOptions(a));
+  distributed::AsyncCascadeOptions options;
+  options.max_window_frames = a.window;
+  options.max_model_frames = a.max_model_frames;
+  options.specialized_batching.max_batch = a.max_batch;
+  options.specialized_batching.max_delay =
+      std::chrono::microseconds(static_cast<int64_t>(a.max_delay_ms * 1000));
+  DNS_ASSIGN_OR_RETURN(options.reference_payload.format,
+                       distributed::ParsePayloadFormat(a.reference_payload));
+  options.reference_payload.jpeg_quality = a.jpeg_quality;
+  if (!a.reference_resize.empty()) {
+    DNS_RETURN_IF_ERROR(ParseResolution(a.reference_resize, &options.reference_payload.resize_width,
+                                        &options.reference_payload.resize_height));
+  }
+  std::unique_ptr<distributed::ModelStage> specialized;
+  if (config.specialized_enabled()) {
+    DNS_ASSIGN_OR_RETURN(specialized, MakeStage(a.specialized, config.specialized,
+                                                config.model_repository, remote));
+    spdlog::info("specialized stage: {}", specialized->Describe());
+  }
+  DNS_ASSIGN_OR_RETURN(auto reference,
+                       MakeStage(a.reference, config.reference, config.model_repository, remote));
+  spdlog::info("reference stage: {}", reference->Describe());
+  DNS_ASSIGN_OR_RETURN(auto cascade,
+                       distributed::AsyncCascade::Create(config, options, std::move(specialized),
+                                                         std::move(reference)));
+  auto on_progress = [&](const cascade::CascadeSummary& s) {
+    if (progress) {
+      progress->Update(s.frames, cascade::StatusShareLine(s) + " | in flight " +
+                                     cascade->InFlightLine());
+    }
+  };
+  RunOutcome outcome{cascade->Run(source, on_result, on_progress), std::nullopt};
+  outcome.report = cascade->report();
+  return outcome;
+}
+
 absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   cascade::CascadeConfig config;
   if (!a.config_path.empty()) {
     DNS_ASSIGN_OR_RETURN(config, cascade::ReadCascadeConfig(a.config_path));
   }
   DNS_RETURN_IF_ERROR(ApplyOverrides(app, a, &config));
+  const bool distributed = IsUrl(a.reference) || IsUrl(a.specialized);
+  if (IsUrl(a.reference)) {
+    DNS_ASSIGN_OR_RETURN(config.reference.model,
+                         RemoteModelName(a.reference_model, config.reference.model, "reference"));
+  }
+  if (IsUrl(a.specialized)) {
+    DNS_ASSIGN_OR_RETURN(
+        config.specialized.model,
+        RemoteModelName(a.specialized_model, config.specialized.model, "specialized"));
+  }
+  DNS_RETURN_IF_ERROR(cascade::ValidateCascadeConfig(config));
   DNS_ASSIGN_OR_RETURN(video::FrameSourceOptions source_options, ToFrameSourceOptions(a.video));
   source_options.skip = config.skip;
   DNS_ASSIGN_OR_RETURN(auto source, video::OpenFrameSource(source_options));
-
-  models::ModelSpec reference_spec = config.reference;
-  reference_spec.repository = config.model_repository;
-  DNS_ASSIGN_OR_RETURN(auto reference, models::LoadModel(reference_spec));
-  std::unique_ptr<models::Model> specialized;
-  if (config.specialized_enabled()) {
-    models::ModelSpec spec = config.specialized;
-    spec.repository = config.model_repository;
-    DNS_ASSIGN_OR_RETURN(specialized, models::LoadModel(spec));
-  }
-  DNS_ASSIGN_OR_RETURN(auto cascade, cascade::Cascade::Create(config, {}, std::move(specialized),
-                                                              std::move(reference), Clock::Real()));
 
   std::unique_ptr<labels::PredictionCsvWriter> writer;
   if (!a.out.empty()) {
@@ -141,13 +259,41 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   auto on_result = [&](const labels::FrameResult& r) {
     return writer ? writer->Write(r) : absl::OkStatus();
   };
-  auto on_progress = [&](const cascade::CascadeSummary& s) {
-    if (progress) progress->Update(s.frames, cascade::StatusShareLine(s));
-  };
-  absl::StatusOr<cascade::CascadeSummary> summary = cascade->Run(*source, on_result, on_progress);
+  RunOutcome outcome{absl::UnknownError("not run"), std::nullopt};
+  if (distributed) {
+    absl::StatusOr<RunOutcome> ran = RunDistributed(a, config, *source, on_result, progress);
+    if (!ran.ok()) {
+      if (writer) (void)writer->Close();
+      return ran.status();
+    }
+    outcome = *std::move(ran);
+  } else {
+    models::ModelSpec reference_spec = config.reference;
+    reference_spec.repository = config.model_repository;
+    DNS_ASSIGN_OR_RETURN(auto reference, models::LoadModel(reference_spec));
+    std::unique_ptr<models::Model> specialized;
+    if (config.specialized_enabled()) {
+      models::ModelSpec spec = config.specialized;
+      spec.repository = config.model_repository;
+      DNS_ASSIGN_OR_RETURN(specialized, models::LoadModel(spec));
+    }
+    DNS_ASSIGN_OR_RETURN(auto cascade,
+                         cascade::Cascade::Create(config, {}, std::move(specialized),
+                                                  std::move(reference), Clock::Real()));
+    auto on_progress = [&](const cascade::CascadeSummary& s) {
+      if (progress) progress->Update(s.frames, cascade::StatusShareLine(s));
+    };
+    outcome.summary = cascade->Run(*source, on_result, on_progress);
+  }
   progress.reset();
   if (writer) DNS_RETURN_IF_ERROR(writer->Close());
-  if (!summary.ok()) return summary.status();
+  absl::StatusOr<cascade::CascadeSummary>& summary = outcome.summary;
+  if (!summary.ok()) {
+    if (outcome.report) {
+      std::fputs(distributed::ReportToTable(*outcome.report).c_str(), stderr);
+    }
+    return summary.status();
+  }
   if (a.compare_decode) {
     if (info.live)
       return absl::InvalidArgumentError("--compare-decode needs a file, not a live stream");
@@ -157,12 +303,69 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   }
   std::FILE* table_out = a.out == "-" ? stderr : stdout;
   std::fputs(cascade::SummaryToTable(*summary, info).c_str(), table_out);
+  if (outcome.report) {
+    std::fputs(distributed::ReportToTable(*outcome.report).c_str(), table_out);
+  }
   if (!a.summary_json.empty()) {
+    nlohmann::json j = nlohmann::json::parse(cascade::SummaryToJson(*summary, info));
+    if (outcome.report) j["distributed"] = nlohmann::json::parse(
+        distributed::ReportToJson(*outcome.report));
     std::ofstream json(a.summary_json);
-    json << cascade::SummaryToJson(*summary, info) << "\n";
+    json << j.dump(2) << "\n";
     if (!json) return absl::PermissionDeniedError(fmt::format("cannot write '{}'", a.summary_json));
   }
   return absl::OkStatus();
+}
+
+void AddDistributedOptions(CLI::App* sub, RunArgs* a) {
+  const char* group = "Distributed run (when --specialized or --reference is a URL list)";
+  auto add = [&](const char* flag, auto* target, const char* help) {
+    return sub->add_option(flag, *target, help)->group(group)->capture_default_str();
+  };
+  add("--reference-model", &a->reference_model,
+      "Reference model name on the servers (default: the config's reference model)");
+  add("--specialized-model", &a->specialized_model,
+      "Specialized model name on the servers (default: the config's specialized model)");
+  add("--protocol", &a->protocol,
+      "kserve (KServe v2 REST, binary tensor extension), kserve-json or tfserving")
+      ->check(CLI::IsMember({"kserve", "kserve-json", "tfserving"}));
+  add("--balance", &a->balance,
+      "Load balancing over a stage's servers: p2c (power of two choices on outstanding "
+      "requests), round-robin or random")
+      ->check(CLI::IsMember({"p2c", "round-robin", "random"}));
+  add("--max-in-flight-per-endpoint", &a->max_in_flight_per_endpoint,
+      "Requests outstanding on one server at most")
+      ->check(CLI::Range(1, 4096));
+  add("--max-batch", &a->max_batch,
+      "Frames per specialized request (1 = one frame per request, as NoScope-distributed)")
+      ->check(CLI::Range(1, 4096));
+  add("--max-delay-ms", &a->max_delay_ms,
+      "How long a partial specialized batch waits for more frames (0: batch only frames "
+      "already decoded)")
+      ->check(CLI::Range(0.0, 10000.0));
+  add("--reference-payload", &a->reference_payload,
+      "How frames go to the reference stage: raw (UINT8 pixels), jpeg or png")
+      ->check(CLI::IsMember({"raw", "jpeg", "png"}));
+  add("--jpeg-quality", &a->jpeg_quality, "JPEG quality for --reference-payload jpeg")
+      ->check(CLI::Range(1, 100));
+  add("--reference-resize", &a->reference_resize,
+      "Resize frames to WxH on the client before sending them to the reference stage "
+      "(boxes are scaled back); default: full frame");
+  add("--window", &a->window,
+      "Frames decoded but not yet written at most (the reorder window; bounds memory)")
+      ->check(CLI::Range(1, 1000000));
+  add("--max-model-frames", &a->max_model_frames,
+      "Frames inside the model stages at most (each holds its full image)")
+      ->check(CLI::Range(1, 100000));
+  add("--attempt-timeout-ms", &a->attempt_timeout_ms,
+      "Deadline of one request attempt on one server; then it is retried elsewhere")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
+  add("--max-attempts", &a->max_attempts, "Attempts per request over all servers")
+      ->check(CLI::Range(1, 1000));
+  add("--unavailable-patience-s", &a->unavailable_patience_s,
+      "When every server of a stage has been down this long, the run fails naming the first "
+      "frame it could not label (rows before it are written)")
+      ->check(CLI::Range(0.0, 86400.0));
 }
 
 }  // namespace
@@ -186,6 +389,7 @@ Command AddRunCommand(CLI::App& root) {
                 "cascade frames/s relative to it");
   AddProgressOption(*sub, &args->progress);
   AddOverrideOptions(sub, args.get());
+  AddDistributedOptions(sub, args.get());
   return {sub, [sub, args] { return ExecuteRun(sub, *args); }};
 }
 

@@ -77,7 +77,8 @@ class Cascade::Worker {
       const Clock::TimePoint t0 = c_.clock_->Now();
       video::CropAndResize(frame.image, c_.config_.roi, c_.config_.specialized_width,
                            c_.config_.specialized_height, c_.options_.interpolation, &spec_input_);
-      absl::StatusOr<std::vector<float>> conf = models::Classify(*c_.specialized_, {spec_input_});
+      absl::StatusOr<std::vector<float>> conf = 
+          models::Classify(*c_.specialized_, {spec_input_}, std::span<const int64_t>(&frame.index, 1));
       summary_.stage_seconds.specialized += SecondsBetween(t0, c_.clock_->Now());
       if (!conf.ok()) return Annotate(conf.status(), "specialized model", r->frame);
       r->specialized_confidence = conf->at(0);

@@ -54,6 +54,23 @@ class BoundedQueue {
     return item;
   }
 
+  // As Pop, but gives up at `deadline` (real steady clock): nullopt with
+  // *timed_out set when nothing arrived in time; nullopt with *timed_out
+  // clear once closed and drained. Items already queued are returned even
+  // when the deadline has passed.
+  template <typename TimePoint>
+  std::optional<T> PopUntil(TimePoint deadline, bool* timed_out) {
+    std::unique_lock lock(mu_);
+    *timed_out = !not_empty_.wait_until(lock, deadline, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    *timed_out = false;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    lock.unlock();
+    not_full_.notify_one();
+    return item;
+  }
+
   void Close() {
     {
       std::lock_guard lock(mu_);

@@ -155,8 +155,16 @@ absl::StatusOr<std::vector<BoxDetection>> Detect(Model& model, const cv::Mat& bg
   return DetectionsFromTensor(*detections);
 }
 
-absl::StatusOr<std::vector<float>> Classify(Model& model, const std::vector<cv::Mat>& bgr) {
+absl::StatusOr<std::vector<float>> Classify(Model& model, const std::vector<cv::Mat>& bgr,
+                                            std::span<const int64_t> frame_indices) {
   const ModelMetadata& meta = model.metadata();
+  bool wants_index = false;
+  for (const TensorSpec& s : meta.inputs) wants_index |= s.name == kFrameIndexInput;
+  if (wants_index && frame_indices.size() != bgr.size()) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' needs a frame index per image ({} images, {} indices)", meta.name,
+                    bgr.size(), frame_indices.size()));
+  }
   if (meta.inputs.empty() || meta.outputs.empty()) {
     return absl::InvalidArgumentError(
         fmt::format("model '{}' declares no classifier input/output", meta.name));
@@ -176,6 +184,10 @@ absl::StatusOr<std::vector<float>> Classify(Model& model, const std::vector<cv::
     std::vector<cv::Mat> part(bgr.begin() + begin, bgr.begin() + end);
     std::vector<Tensor> inputs;
     inputs.push_back(ImagesToBatchTensor(part, meta.inputs[0].name));
+    if (wants_index) {
+      inputs.push_back(Tensor::Int64(kFrameIndexInput, {static_cast<int64_t>(part.size())},
+                                     frame_indices.subspan(begin, end - begin)));
+    }
     DNS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.Infer(inputs));
     const Tensor* out = FindTensor(outputs, meta.outputs[0].name);
     if (out == nullptr || out->dtype != DataType::kFp32 ||

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -116,7 +117,11 @@ absl::StatusOr<cv::Mat> TensorToImage(const Tensor& tensor);
 // Convenience for detector callers: builds the inputs, runs, decodes.
 absl::StatusOr<std::vector<BoxDetection>> Detect(Model& model, const cv::Mat& bgr,
                                                  int64_t frame_index);
-// Convenience for classifier callers: one confidence per image.
-absl::StatusOr<std::vector<float>> Classify(Model& model, const std::vector<cv::Mat>& bgr);
+// Convenience for classifier callers: one confidence per image. When the
+// model declares a "frame_index" input (the replay classifier),
+// `frame_indices` (one per image) is sent as INT64 [N]; InvalidArgument
+// when it is then missing or of the wrong length.
+absl::StatusOr<std::vector<float>> Classify(Model& model, const std::vector<cv::Mat>& bgr,
+                                            std::span<const int64_t> frame_indices = {});
 
 }  // namespace dnoscope::models

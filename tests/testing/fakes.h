@@ -50,6 +50,9 @@ class FakeDetector : public models::Model {
     metadata_.name = "fake_detector";
     metadata_.backend = "fake";
     metadata_.class_names = std::move(class_names);
+    metadata_.inputs = {{models::kImageInput, DataType::kUint8, {-1, -1, 3}},
+                        {models::kFrameIndexInput, DataType::kInt64, {1}}};
+    metadata_.outputs = {{models::kDetectionsOutput, DataType::kFp32, {-1, 6}}};
   }
   const models::ModelMetadata& metadata() const override { return metadata_; }
   absl::StatusOr<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override {
