@@ -32,7 +32,7 @@ if [ "${DNS_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== TSan build and tests of the threaded components"
   cmake --preset tsan
   TSAN_TESTS=(common_test cascade_test serving_test http_server_test client_test rest_handler_test
-              remote_model_test)
+              remote_model_test distributed_test remote_cascade_test)
   cmake --build --preset tsan --target "${TSAN_TESTS[@]}"
   TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
     ctest --preset tsan --parallel 2 --tests-regex "^($(IFS='|'; echo "${TSAN_TESTS[*]}"))\$"

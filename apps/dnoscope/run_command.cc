@@ -213,11 +213,17 @@ absl::StatusOr<RunOutcome> RunDistributed(const RunArgs& a, const cascade::Casca
   DNS_ASSIGN_OR_RETURN(auto cascade,
                        distributed::AsyncCascade::Create(config, options, std::move(specialized),
                                                          std::move(reference)));
+  // The in-flight figures take the stages' locks: refresh them a few times a second.
+  std::string in_flight;
+  Clock::TimePoint next_refresh{};
   auto on_progress = [&](const cascade::CascadeSummary& s) {
-    if (progress) {
-      progress->Update(s.frames, cascade::StatusShareLine(s) + " | in flight " +
-                                     cascade->InFlightLine());
+    if (!progress) return;
+    const Clock::TimePoint now = Clock::Real()->Now();
+    if (now >= next_refresh) {
+      in_flight = cascade->InFlightLine();
+      next_refresh = now + std::chrono::milliseconds(250);
     }
+    progress->Update(s.frames, cascade::StatusShareLine(s) + " | in flight " + in_flight);
   };
   RunOutcome outcome{cascade->Run(source, on_result, on_progress), std::nullopt};
   outcome.report = cascade->report();

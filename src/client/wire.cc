@@ -1,5 +1,7 @@
 #include "client/wire.h"
 
+#include <algorithm>
+
 #include <charconv>
 
 #include "common/status_macros.h"
@@ -20,6 +22,21 @@ std::vector<protocol::TensorInfo> ToInfo(const std::vector<models::TensorSpec>& 
   std::vector<protocol::TensorInfo> out;
   for (const models::TensorSpec& s : specs) out.push_back({s.name, s.dtype, s.shape});
   return out;
+}
+
+// TF Serving's JSON writes an empty tensor as [], which loses every
+// dimension after the first: give a decoded empty tensor the declared
+// shape with its variable dimensions at 0 (e.g. "detections" [0,6]).
+void RestoreEmptyShapes(const std::vector<protocol::TensorInfo>& declared,
+                        std::vector<Tensor>* tensors) {
+  for (Tensor& t : *tensors) {
+    if (t.NumElements() != 0 || t.dtype == DataType::kBytes) continue;
+    for (const protocol::TensorInfo& d : declared) {
+      if (d.name != t.name || d.shape.size() <= t.shape.size()) continue;
+      t.shape = d.shape;
+      for (int64_t& dim : t.shape) dim = std::max<int64_t>(dim, 0);
+    }
+  }
 }
 
 std::vector<models::TensorSpec> FromWire(const std::vector<protocol::TensorMetadata>& tensors) {
@@ -114,6 +131,7 @@ absl::StatusOr<std::vector<Tensor>> DecodeInferResult(WireFormat format, const H
     absl::StatusOr<std::vector<Tensor>> tensors =
         protocol::DecodePredictResponse(result.body, protocol::TfFormat::kColumnar, outputs);
     if (!tensors.ok()) return BrokenReply(tensors.status());
+    RestoreEmptyShapes(outputs, &*tensors);
     return tensors;
   }
   DNS_ASSIGN_OR_RETURN(std::optional<size_t> header_length, ResponseHeaderLength(result));

@@ -46,12 +46,7 @@ class BoundedQueue {
   std::optional<T> Pop() {
     std::unique_lock lock(mu_);
     not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
-    if (items_.empty()) return std::nullopt;
-    T item = std::move(items_.front());
-    items_.pop_front();
-    lock.unlock();
-    not_full_.notify_one();
-    return item;
+    return TakeFront(lock);
   }
 
   // As Pop, but gives up at `deadline` (real steady clock): nullopt with
@@ -62,13 +57,7 @@ class BoundedQueue {
   std::optional<T> PopUntil(TimePoint deadline, bool* timed_out) {
     std::unique_lock lock(mu_);
     *timed_out = !not_empty_.wait_until(lock, deadline, [&] { return closed_ || !items_.empty(); });
-    if (items_.empty()) return std::nullopt;
-    *timed_out = false;
-    T item = std::move(items_.front());
-    items_.pop_front();
-    lock.unlock();
-    not_full_.notify_one();
-    return item;
+    return TakeFront(lock);
   }
 
   void Close() {
@@ -86,6 +75,16 @@ class BoundedQueue {
   }
 
  private:
+  // The front item (nullopt when empty); releases `lock`.
+  std::optional<T> TakeFront(std::unique_lock<std::mutex>& lock) {
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    lock.unlock();
+    not_full_.notify_one();
+    return item;
+  }
+
   const size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable not_full_;

@@ -204,7 +204,9 @@ struct AsyncCascade::Impl {
           }
         }
       }
-      const bool ready = e->ready;
+      // Once in the window a ready entry may be emitted and freed at any
+      // moment: read what is needed first.
+      const bool wake = e->ready || (e->source == Source::kModel && !specialized);
       {
         std::lock_guard lock(mu);
         if (e->source == Source::kModel) {
@@ -213,7 +215,7 @@ struct AsyncCascade::Impl {
         }
         window.push_back(std::move(entry));
       }
-      if (ready || (e->source == Source::kModel && !specialized)) cv.notify_all();
+      if (wake) cv.notify_all();
       if (spec) {
         if (auto batch = batcher.Add(std::move(*spec), clock->Now())) {
           SubmitSpecialized(std::move(*batch));

@@ -155,6 +155,21 @@ TEST(RemoteModelTest, EveryWireFormatRoundTripsThroughARealServer) {
   }
 }
 
+TEST(RemoteModelTest, EmptyTfServingOutputKeepsItsDeclaredShape) {
+  // TF Serving JSON writes an empty [0,6] tensor as []; the client restores [0,6].
+  HttpResult reply;
+  reply.status = 200;
+  reply.body = R"({"outputs": {"detections": []}})";
+  models::ModelMetadata meta;
+  meta.outputs = {{"detections", DataType::kFp32, {-1, 6}}};
+  absl::StatusOr<std::vector<Tensor>> out =
+      DecodeInferResult(WireFormat::kTfServing, reply, meta);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ((*out)[0].shape, (std::vector<int64_t>{0, 6}));
+  EXPECT_TRUE(models::DetectionsFromTensor((*out)[0]).ok());
+}
+
 TEST(RemoteModelTest, MetadataCarriesDetectorClassNames) {
   ModelServer server;
   RemoteModelOptions o = EchoOptions();

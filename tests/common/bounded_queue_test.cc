@@ -46,3 +46,52 @@ TEST(BoundedQueueTest, ProducerBlockedByFullQueueDeliversEverythingInOrder) {
 
 }  // namespace
 }  // namespace dnoscope
+
+namespace dnoscope {
+namespace {
+
+TEST(BoundedQueuePopUntilTest, ReturnsQueuedItemsEvenPastTheDeadline) {
+  BoundedQueue<int> q(4);
+  ASSERT_TRUE(q.Push(5));
+  bool timed_out = true;
+  std::optional<int> item = q.PopUntil(std::chrono::steady_clock::now(), &timed_out);
+  ASSERT_TRUE(item.has_value());
+  EXPECT_EQ(*item, 5);
+  EXPECT_FALSE(timed_out);
+}
+
+TEST(BoundedQueuePopUntilTest, TimesOutWhenNothingArrives) {
+  BoundedQueue<int> q(4);
+  bool timed_out = false;
+  EXPECT_FALSE(q.PopUntil(std::chrono::steady_clock::now() + std::chrono::milliseconds(5),
+                          &timed_out)
+                   .has_value());
+  EXPECT_TRUE(timed_out);
+}
+
+TEST(BoundedQueuePopUntilTest, ClosedAndDrainedIsNotATimeout) {
+  BoundedQueue<int> q(4);
+  q.Close();
+  bool timed_out = true;
+  EXPECT_FALSE(q.PopUntil(std::chrono::steady_clock::now() + std::chrono::seconds(60), &timed_out)
+                   .has_value());
+  EXPECT_FALSE(timed_out);
+}
+
+TEST(BoundedQueuePopUntilTest, WakesForAnItemPushedWhileWaiting) {
+  BoundedQueue<int> q(4);
+  std::thread producer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    q.Push(9);
+  });
+  bool timed_out = true;
+  std::optional<int> item =
+      q.PopUntil(std::chrono::steady_clock::now() + std::chrono::seconds(60), &timed_out);
+  producer.join();
+  ASSERT_TRUE(item.has_value());
+  EXPECT_EQ(*item, 9);
+  EXPECT_FALSE(timed_out);
+}
+
+}  // namespace
+}  // namespace dnoscope
