@@ -1,22 +1,34 @@
 // End-to-end on emulated hosts: scripts/multihost.sh puts a client and three
 // `dnoscope serve` replay servers in network namespaces of their own
 // (10.213.0.1 and 10.213.0.11-13) behind a link that delays each server's
-// packets by 20 ms, and curl in the client namespace checks readiness,
-// inference, the delay, a killed server and a lossy link. Needs root and
-// network namespaces; skips otherwise. Nothing binds or connects outside the
-// namespaces, and every test deletes its namespaces, also when it fails.
+// packets by 20 ms (and drops some, for the lossy cases).
 //
-// Timing asserts are lower bounds only (a round trip takes at least the
-// emulated delay), never upper bounds: the machine may be loaded.
+// MultiHostTest checks the topology with curl in the client namespace:
+// readiness, inference, the delay, a killed server, a lossy link.
+// DistributedRunTest runs the distributed cascade, `dnoscope run --reference
+// http://...,http://...` in the client namespace against replay servers that
+// answer from a `dnoscope synth` scene's labels, and compares its CSV byte for
+// byte with a local run of the same replay model: over three servers, with a
+// server killed mid-run, over a lossy link; and when every server dies, the
+// run fails naming the first unlabeled frame after writing every row before it.
+//
+// Needs root and network namespaces; skips otherwise. Nothing binds or
+// connects outside the namespaces, and every test deletes its namespaces,
+// also when it fails. Timing asserts are lower bounds only (a round trip
+// takes at least the emulated delay), never upper bounds: the machine may be
+// loaded.
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -54,8 +66,8 @@ std::string MultihostScript() { return testing::SourceDir() + "/scripts/multihos
 // MultiHost: REUSABLE TOPOLOGY for the distributed e2e tests (issue 5).
 // One client namespace and `servers` server namespaces made by
 // scripts/multihost.sh; the destructor runs `down`, so a test that fails or
-// returns early leaves no namespace or server behind. The lead's distributed
-// run test is meant to use it like this:
+// returns early leaves no namespace or server behind. DistributedRunTest
+// below uses it like this:
 //
 //   auto host = MultiHost::Create({.servers = 3, .delay_ms = 20}, dir.File("mh"));
 //   ASSERT_TRUE(host.ok()) << host.status();
@@ -137,7 +149,8 @@ class MultiHost {
   // "http://10.213.0.11:8000,http://10.213.0.12:8000,..." for --reference.
   std::string ServerUrls(int port = kPort) const {
     std::string urls;
-    for (int i = 1; i <= servers_; ++i) urls += (i > 1 ? "," : "") + ServerUrl(i, port);
+    for (int i = 1; i <= servers_; ++i)
+      absl::StrAppend(&urls, i > 1 ? "," : "", ServerUrl(i, port));
     return urls;
   }
   const std::string& prefix() const { return prefix_; }
@@ -385,6 +398,269 @@ TEST_F(MultiHostTest, DownDeletesEveryNamespaceAndLeavesTheRootNamespaceAlone) {
   CommandResult again = host_->Down();  // idempotent
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_THAT(again.output, HasSubstr("down"));
+}
+
+// ---------------------------------------------------------------------------
+// The distributed cascade: `dnoscope run` in the client namespace with its
+// reference stage on the replay servers.
+// ---------------------------------------------------------------------------
+
+// What a `dnoscope run` left behind.
+struct RunOutput {
+  int exit_code = -1;
+  std::string output;  // stdout, then stderr
+  std::string error;   // stderr alone (remote runs; local ones have it in `output`)
+  std::string csv;
+  Json summary;  // null when none was written
+};
+
+// The lines of `text`, each without its '\n'.
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+// Frame N of "dnoscope run: error: ... frame N ...", or -1.
+int64_t ErrorFrame(const std::string& error) {
+  static const std::regex kFrame(R"(\bframe (\d+)\b)");
+  for (const std::string& line : Lines(error)) {
+    if (line.find("dnoscope run: error:") == std::string::npos) continue;
+    std::smatch m;
+    if (std::regex_search(line, m, kFrame)) return std::stoll(m[1]);
+  }
+  return -1;
+}
+
+// One endpoint of a remote stage in the run summary's "distributed" object.
+struct EndpointReport {
+  std::string endpoint;  // "10.213.0.12:8000"
+  int64_t requests = 0;
+  int64_t failures = 0;
+};
+
+struct StageReport {
+  int64_t retries = 0;  // attempts after the first, over all requests
+  std::vector<EndpointReport> endpoints;
+};
+
+// The `stage` ("reference") entry of summary["distributed"]["stages"]; a
+// test failure when there is none.
+StageReport DistributedStage(const Json& summary, const std::string& stage) {
+  StageReport out;
+  if (!summary.contains("distributed")) {
+    ADD_FAILURE() << "no \"distributed\" object in the summary: " << summary.dump(2);
+    return out;
+  }
+  for (const Json& s : summary["distributed"].value("stages", Json::array())) {
+    if (s.value("stage", "") != stage) continue;
+    out.retries = s.value("retries", int64_t{0});
+    for (const Json& e : s.value("endpoints", Json::array())) {
+      out.endpoints.push_back({e.value("endpoint", ""), e.value("requests", int64_t{0}),
+                               e.value("failures", int64_t{0})});
+    }
+    return out;
+  }
+  ADD_FAILURE() << "no '" << stage << "' stage in " << summary["distributed"].dump(2);
+  return out;
+}
+
+// The scene's frames that the tests run over (a few seconds against three
+// replay servers with a 25 ms service time each).
+constexpr int kSceneFrames = 300;
+constexpr double kServiceTimeMs = 25;
+// Reuses about a quarter of the labels, so rows wait for their anchors.
+constexpr const char* kDiffThreshold = "20";
+
+class DistributedRunTest : public MultiHostTest {
+ protected:
+  void SetUp() override {
+    MultiHostTest::SetUp();
+    if (IsSkipped()) return;
+    CommandResult synth = RunCommand(
+        absl::StrCat(ShellQuote(testing::DnoscopeBinary()), " --log-level warn synth --out ",
+                     ShellQuote(dir_.File("scene")), " --frames ", kSceneFrames,
+                     " --width 160 --height 120 --seed 11 --object-rate 0.05"));
+    ASSERT_EQ(synth.exit_code, 0) << synth.output;
+    WriteSceneModel(dir_.File("local"), 0);
+  }
+
+  // Model "scene" in `repository`: replays the scene's labels, each request
+  // taking `service_time_ms`.
+  void WriteSceneModel(const std::string& repository, double service_time_ms) {
+    fs::create_directories(repository + "/scene/1");
+    Json config = {{"backend", "replay"},
+                   {"files", {{"labels", dir_.File("scene/labels.csv")}}},
+                   {"replay", {{"service_time_ms", service_time_ms}}}};
+    WriteFile(repository + "/scene/config.json", config.dump());
+  }
+
+  // Serves model "scene" (and the curl tests' "ref") from every server.
+  void StartSceneServers(const MultiHost::Options& options, double service_time_ms) {
+    WriteSceneModel(dir_.File("repo"), service_time_ms);
+    StartTopology(options);
+  }
+
+  // `dnoscope run` over the scene; `name` names its files.
+  std::string RunCommandLine(const std::string& name) const {
+    return absl::StrCat(ShellQuote(testing::DnoscopeBinary()), " --log-level warn run --video ",
+                        ShellQuote(dir_.File("scene/video.avi")), " --object car --diff-threshold ",
+                        kDiffThreshold, " --progress off --out ",
+                        ShellQuote(dir_.File(name + ".csv")), " --summary-json ",
+                        ShellQuote(dir_.File(name + ".json")));
+  }
+
+  RunOutput Collect(const std::string& name, const CommandResult& r) const {
+    RunOutput out;
+    out.exit_code = r.exit_code;
+    out.error = ReadFileOrEmpty(dir_.File(name + ".err"));
+    out.output = r.output + out.error;
+    out.csv = ReadFileOrEmpty(dir_.File(name + ".csv"));
+    const std::string summary = ReadFileOrEmpty(dir_.File(name + ".json"));
+    if (!summary.empty()) out.summary = Json::parse(summary, nullptr, /*allow_exceptions=*/false);
+    return out;
+  }
+
+  // The same cascade with the replay model loaded in-process (no service
+  // time): the rows a distributed run must reproduce.
+  RunOutput RunLocal() const {
+    const std::string name = "local";
+    return Collect(name,
+                   RunCommand(RunCommandLine(name) + " --reference scene --model-repository " +
+                              ShellQuote(dir_.File("local"))));
+  }
+
+  // The run in the client namespace against every server; stderr also goes
+  // to <name>.err.
+  RunOutput RunRemote(const std::string& name, const std::string& extra_args = "") {
+    const std::string command = RunCommandLine(name) + " --reference " + host_->ServerUrls() +
+                                " --reference-model scene " + extra_args + " 2>" +
+                                ShellQuote(dir_.File(name + ".err"));
+    return Collect(name, host_->ExecClient(command));
+  }
+
+  // Successful inference requests server i has answered (its /metrics), or
+  // -1 when it does not answer.
+  int64_t ServedRequests(int server) {
+    CurlResult r = Curl("--max-time 10", MultiHost::ServerUrl(server) + "/metrics");
+    if (r.status != 200) return -1;
+    int64_t total = 0;
+    for (const std::string& line : Lines(r.body)) {
+      if (line.rfind("nv_inference_request_success{", 0) != 0) continue;
+      if (line.find("model=\"scene\"") == std::string::npos) continue;
+      total += std::atoll(line.substr(line.rfind(' ') + 1).c_str());
+    }
+    return total;
+  }
+
+  // Polls until server i has answered `requests` requests: the run is under
+  // way. False when `run` ends first or after a minute.
+  bool WaitUntilServed(int server, int64_t requests, const std::future<RunOutput>& run) {
+    for (int k = 0; k < 1200; ++k) {
+      if (run.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready) return false;
+      if (ServedRequests(server) >= requests) return true;
+    }
+    return false;
+  }
+
+  // Expects rows identical to the local run's, printing the first mismatch.
+  static void ExpectSameRows(const RunOutput& remote, const RunOutput& local) {
+    ASSERT_FALSE(local.csv.empty());
+    const std::vector<std::string> a = Lines(remote.csv), b = Lines(local.csv);
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+      ASSERT_EQ(a[i], b[i]) << "first difference at CSV line " << i + 1;
+    }
+    EXPECT_EQ(a.size(), b.size());
+    EXPECT_EQ(remote.csv, local.csv);
+  }
+};
+
+TEST_F(DistributedRunTest, DistributedRunMatchesLocalRun) {
+  ASSERT_NO_FATAL_FAILURE(StartSceneServers({.servers = 3, .delay_ms = kDelayMs}, 0));
+  if (IsSkipped()) return;
+  const RunOutput local = RunLocal();
+  ASSERT_EQ(local.exit_code, 0) << local.output;
+  const RunOutput remote = RunRemote("remote");
+  ASSERT_EQ(remote.exit_code, 0) << remote.output;
+  ExpectSameRows(remote, local);
+  EXPECT_EQ(remote.summary.value("frames", -1), kSceneFrames);
+  EXPECT_GT(remote.summary["status_counts"].value("diff_reused", 0), 0)
+      << "no row waited for its anchor's label";
+  const StageReport stage = DistributedStage(remote.summary, "reference");
+  int endpoints_used = 0;
+  for (const EndpointReport& e : stage.endpoints) endpoints_used += e.requests > 0;
+  EXPECT_GT(endpoints_used, 1) << remote.summary["distributed"].dump(2);
+}
+
+TEST_F(DistributedRunTest, ServerKilledMidRunLosesNoFrame) {
+  ASSERT_NO_FATAL_FAILURE(StartSceneServers({.servers = 3, .delay_ms = kDelayMs}, kServiceTimeMs));
+  if (IsSkipped()) return;
+  const RunOutput local = RunLocal();
+  ASSERT_EQ(local.exit_code, 0) << local.output;
+  std::future<RunOutput> run = std::async(std::launch::async, [&] { return RunRemote("remote"); });
+  ASSERT_TRUE(WaitUntilServed(2, 5, run))
+      << "server 2 got no requests before the run ended; make the run longer";
+  CommandResult killed = host_->Kill(2, "KILL");  // requests in flight die with it
+  ASSERT_EQ(killed.exit_code, 0) << killed.output;
+  const RunOutput remote = run.get();
+  ASSERT_EQ(remote.exit_code, 0) << remote.output;
+  ExpectSameRows(remote, local);
+  const StageReport stage = DistributedStage(remote.summary, "reference");
+  const std::string killed_endpoint =
+      absl::StrCat(MultiHost::ServerAddress(2), ":", MultiHost::kPort);
+  const EndpointReport* report = nullptr;
+  for (const EndpointReport& e : stage.endpoints) {
+    if (e.endpoint.find(killed_endpoint) != std::string::npos) report = &e;
+  }
+  ASSERT_NE(report, nullptr) << "no endpoint " << killed_endpoint << " in "
+                             << remote.summary["distributed"].dump(2);
+  EXPECT_GT(report->requests, 0);
+  EXPECT_GT(report->failures + stage.retries, 0) << remote.summary["distributed"].dump(2);
+}
+
+// TCP retransmits most losses; an attempt stalled behind a lost SYN (a 1 s
+// retransmission timeout) times out and is retried elsewhere, and the rows
+// must still hold each frame once.
+TEST_F(DistributedRunTest, LossyLinkRunMatchesLocalRun) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartSceneServers({.servers = 3, .delay_ms = kDelayMs, .loss_pct = 10}, 0));
+  if (IsSkipped()) return;
+  const RunOutput local = RunLocal();
+  ASSERT_EQ(local.exit_code, 0) << local.output;
+  const RunOutput remote = RunRemote("remote", "--attempt-timeout-ms 500");
+  ASSERT_EQ(remote.exit_code, 0) << remote.output;
+  ExpectSameRows(remote, local);
+  EXPECT_EQ(remote.summary.value("frames", -1), kSceneFrames);
+}
+
+TEST_F(DistributedRunTest, AllServersDownFailsNamingTheFirstUnlabeledFrame) {
+  ASSERT_NO_FATAL_FAILURE(StartSceneServers({.servers = 3, .delay_ms = kDelayMs}, kServiceTimeMs));
+  if (IsSkipped()) return;
+  const RunOutput local = RunLocal();
+  ASSERT_EQ(local.exit_code, 0) << local.output;
+  std::future<RunOutput> run = std::async(
+      std::launch::async, [&] { return RunRemote("remote", "--unavailable-patience-s 1"); });
+  ASSERT_TRUE(WaitUntilServed(1, 5, run))
+      << "server 1 got no requests before the run ended; make the run longer";
+  for (int i = 1; i <= 3; ++i) {
+    CommandResult killed = host_->Kill(i, "KILL");
+    ASSERT_EQ(killed.exit_code, 0) << killed.output;
+  }
+  const RunOutput remote = run.get();
+  EXPECT_NE(remote.exit_code, 0) << remote.output;
+  const int64_t frame = ErrorFrame(remote.error);
+  ASSERT_GE(frame, 0) << "no 'frame N' in the error:\n" << remote.error;
+  EXPECT_GT(frame, 0) << "servers were killed after answering requests";
+  EXPECT_LT(frame, kSceneFrames);
+  // The header, then exactly frames 0..N-1, as the local run labelled them.
+  const std::vector<std::string> rows = Lines(remote.csv);
+  const std::vector<std::string> expected = Lines(local.csv);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(frame + 1)) << remote.csv;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i], expected[i]) << "CSV line " << i + 1;
+  }
 }
 
 }  // namespace
