@@ -33,6 +33,8 @@ struct StageSeconds {
   double decode = 0;      // FrameSource::Next (decode, grab)
   double preprocess = 0;  // ROI crop + resizes
   double difference = 0;
+  // Time spent in the stage; for the distributed cascade, wall time during
+  // which the stage had at least one request outstanding.
   double specialized = 0;
   double reference = 0;
 };

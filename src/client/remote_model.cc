@@ -17,8 +17,12 @@ constexpr std::chrono::milliseconds kTick{10};
 // With a clock other than the real one (tests), how long it waits in real time.
 constexpr std::chrono::milliseconds kFakeClockPoll{1};
 
+// Prefixes the endpoint, unless the message already names it (transport
+// errors do: "read from host:port: end of stream").
 absl::Status WithContext(const absl::Status& s, std::string_view context) {
-  return absl::Status(s.code(), fmt::format("{}: {}", context, std::string(s.message())));
+  const std::string message(s.message());
+  if (message.find(context) != std::string::npos) return s;
+  return absl::Status(s.code(), fmt::format("{}: {}", context, message));
 }
 
 absl::Status CheckOptions(const std::vector<Endpoint>& endpoints, const RemoteModelOptions& o) {

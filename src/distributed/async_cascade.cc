@@ -105,8 +105,20 @@ struct AsyncCascade::Impl {
   int64_t spec_requests ABSL_GUARDED_BY(mu) = 0;
   int64_t spec_frames ABSL_GUARDED_BY(mu) = 0;
   int64_t ref_requests ABSL_GUARDED_BY(mu) = 0;
-  double spec_seconds ABSL_GUARDED_BY(mu) = 0;
-  double ref_seconds ABSL_GUARDED_BY(mu) = 0;
+  // Wall time during which a stage had at least one request outstanding.
+  struct Busy {
+    int outstanding = 0;
+    Clock::TimePoint since{};
+    double seconds = 0;
+    void Start(Clock::TimePoint now) {
+      if (outstanding++ == 0) since = now;
+    }
+    void Stop(Clock::TimePoint now) {
+      if (--outstanding == 0) seconds += SecondsBetween(since, now);
+    }
+  };
+  Busy spec_busy ABSL_GUARDED_BY(mu);
+  Busy ref_busy ABSL_GUARDED_BY(mu);
   double preprocess_seconds ABSL_GUARDED_BY(mu) = 0;
   double difference_seconds ABSL_GUARDED_BY(mu) = 0;
 
@@ -125,7 +137,8 @@ struct AsyncCascade::Impl {
     reference_jobs.clear();
     spec_latency = ref_latency = model_frame_latency = end_to_end = LatencyHistogram();
     spec_requests = spec_frames = ref_requests = 0;
-    spec_seconds = ref_seconds = preprocess_seconds = difference_seconds = 0;
+    spec_busy = ref_busy = Busy();
+    preprocess_seconds = difference_seconds = 0;
     summary = CascadeSummary();
     last_label = last_model_label = false;
     last_model_frame = -1;
@@ -259,13 +272,14 @@ struct AsyncCascade::Impl {
       entries.push_back(s.entry);
     }
     std::vector<Tensor> inputs = BuildSpecializedRequest(crops, indices, specialized->metadata());
+    const Clock::TimePoint t0 = clock->Now();
     {
       std::lock_guard lock(mu);
       ++outstanding;
       ++spec_requests;
       spec_frames += static_cast<int64_t>(entries.size());
+      spec_busy.Start(t0);
     }
-    const Clock::TimePoint t0 = clock->Now();
     specialized->InferAsync(std::move(inputs),
                             [this, entries = std::move(entries), t0](auto result) {
                               OnSpecialized(entries, t0, std::move(result));
@@ -282,7 +296,7 @@ struct AsyncCascade::Impl {
       std::lock_guard lock(mu);
       --outstanding;
       spec_latency.Record(now - t0);
-      spec_seconds += SecondsBetween(t0, now);
+      spec_busy.Stop(now);
       for (size_t i = 0; i < entries.size(); ++i) {
         Entry* e = entries[i];
         if (!conf.ok()) {
@@ -332,6 +346,10 @@ struct AsyncCascade::Impl {
         continue;
       }
       const Clock::TimePoint t0 = clock->Now();
+      {
+        std::lock_guard lock(mu);
+        ref_busy.Start(t0);
+      }
       reference->InferAsync(std::move(request->inputs),
                             [this, e, t0, sx = request->scale_x, sy = request->scale_y](auto r) {
                               OnReference(e, t0, sx, sy, std::move(r));
@@ -355,7 +373,7 @@ struct AsyncCascade::Impl {
       std::lock_guard lock(mu);
       --outstanding;
       ref_latency.Record(now - t0);
-      ref_seconds += SecondsBetween(t0, now);
+      ref_busy.Stop(now);
       if (!boxes.ok()) {
         Fail(e, Annotate(boxes.status(), "reference", e->result.frame));
       } else {
@@ -597,8 +615,8 @@ absl::StatusOr<CascadeSummary> AsyncCascade::Run(video::FrameSource& source,
     std::lock_guard lock(m.mu);
     summary.stage_seconds.preprocess = m.preprocess_seconds;
     summary.stage_seconds.difference = m.difference_seconds;
-    summary.stage_seconds.specialized = m.spec_seconds;
-    summary.stage_seconds.reference = m.ref_seconds;
+    summary.stage_seconds.specialized = m.spec_busy.seconds;
+    summary.stage_seconds.reference = m.ref_busy.seconds;
   }
   summary.stage_seconds.decode = decode_seconds;
   summary.wall_seconds = SecondsBetween(start, m.clock->Now());

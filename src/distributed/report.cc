@@ -53,9 +53,10 @@ std::string ReportToTable(const DistributedReport& report) {
     out += fmt::format("  requests     {} ({} frames), {:.1f} KiB sent, {} retries\n", s.requests,
                        s.frames, s.bytes_sent / 1024.0, s.stats.retries);
     out += fmt::format("  latency      {}\n", LatencyText(s.latency));
-    if (s.stats.endpoints.size() > 1 || s.stats.endpoints.at(0).name != "local") {
+    const bool local = s.stats.endpoints.size() == 1 && s.stats.endpoints[0].name == "local";
+    if (!local) {
       for (const StageEndpointStats& e : s.stats.endpoints) {
-        out += fmt::format("    {:<24} {:>7} requests {:>5} failures {:>3} ejections {:>10.1f} KiB{}\n",
+        out += fmt::format("    {:<24} {:>7} attempts {:>5} failures {:>3} ejections {:>10.1f} KiB{}\n",
                            e.name, e.requests, e.failures, e.ejections, e.bytes_sent / 1024.0,
                            e.ejected ? "  (ejected)" : "");
       }
