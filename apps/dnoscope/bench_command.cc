@@ -1,12 +1,13 @@
 // `dnoscope bench <scenario>`: reproducible performance experiments. Each
 // scenario prints a table and, with --out, writes CSV and JSON files.
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
-#include <unistd.h>
-
+#include "bench/distributed_bench.h"
 #include "bench/serve_bench.h"
 #include "commands.h"
 #include "common/status_macros.h"
@@ -46,38 +47,102 @@ absl::Status WriteOut(const std::string& dir, const std::string& name, const std
   return absl::OkStatus();
 }
 
-absl::Status RunBenchServe(BenchServeArgs& args) {
+// Prints the banner and returns a fresh scratch directory for the scenario.
+std::filesystem::path StartScenario(const char* name) {
   WarnIfNotOptimized();
-  std::printf("dnoscope bench serve (%s build, %u hardware threads)\n", DNS_BUILD_TYPE,
+  std::printf("dnoscope bench %s (%s build, %u hardware threads)\n", name, DNS_BUILD_TYPE,
               std::thread::hardware_concurrency());
-  const std::filesystem::path scratch =
-      std::filesystem::temp_directory_path() / fmt::format("dnoscope_bench_{}", getpid());
-  args.options.scratch_dir = scratch.string();
-  args.options.duration = std::chrono::milliseconds(args.duration_ms);
-  args.options.progress = [](const std::string& line) { spdlog::info("{}", line); };
-  absl::StatusOr<bench::ServeBenchResult> result = bench::RunServeBench(args.options);
+  std::fflush(stdout);  // before the progress lines on stderr
+  return std::filesystem::temp_directory_path() / fmt::format("dnoscope_bench_{}", getpid());
+}
+
+void LogProgress(const std::string& line) { spdlog::info("{}", line); }
+
+// Removes `scratch`, then prints `format(result)` and, with `out`, writes
+// <out>/<name>.csv and <out>/<name>.json.
+template <typename Result>
+absl::Status Finish(const std::filesystem::path& scratch, absl::StatusOr<Result> result,
+                    const std::string& out, const std::string& name,
+                    std::string (*format)(const Result&), std::string (*csv)(const Result&),
+                    std::string (*json)(const Result&)) {
   std::error_code ec;
   std::filesystem::remove_all(scratch, ec);
   if (!result.ok()) return result.status();
-  std::printf("\n%s", bench::FormatServeBench(*result).c_str());
-  if (args.out.empty()) return absl::OkStatus();
-  DNS_RETURN_IF_ERROR(WriteOut(args.out, "serve.csv", bench::ServeBenchCsv(*result)));
-  return WriteOut(args.out, "serve.json", bench::ServeBenchJson(*result));
+  std::printf("\n%s", format(*result).c_str());
+  if (out.empty()) return absl::OkStatus();
+  DNS_RETURN_IF_ERROR(WriteOut(out, name + ".csv", csv(*result)));
+  return WriteOut(out, name + ".json", json(*result));
 }
 
-}  // namespace
+absl::Status RunBenchServe(BenchServeArgs& args) {
+  const std::filesystem::path scratch = StartScenario("serve");
+  args.options.scratch_dir = scratch.string();
+  args.options.duration = std::chrono::milliseconds(args.duration_ms);
+  args.options.progress = LogProgress;
+  return Finish<bench::ServeBenchResult>(scratch, bench::RunServeBench(args.options), args.out,
+                                         "serve", bench::FormatServeBench, bench::ServeBenchCsv,
+                                         bench::ServeBenchJson);
+}
 
-Command AddBenchCommand(CLI::App& root) {
-  CLI::App* app = root.add_subcommand("bench", "Performance experiments (see --help of each)");
-  app->require_subcommand(1);
-  auto args = std::make_shared<BenchServeArgs>();
+struct BenchClientArgs {
+  bench::ClientBenchOptions options;
+  int64_t batch_delay_us = 2000;
+  std::string out;
+};
+
+struct BenchScalingArgs {
+  bench::ScalingBenchOptions options;
+  std::string out;
+};
+
+struct BenchBalanceArgs {
+  bench::BalanceBenchOptions options;
+  std::vector<std::string> policies = {"random", "p2c"};
+  std::string out;
+};
+
+absl::Status RunBenchClient(BenchClientArgs& args) {
+  const std::filesystem::path scratch = StartScenario("client");
+  args.options.scratch_dir = scratch.string();
+  args.options.specialized_batch_delay = std::chrono::microseconds(args.batch_delay_us);
+  args.options.progress = LogProgress;
+  return Finish<bench::ClientBenchResult>(scratch, bench::RunClientBench(args.options), args.out,
+                                          "client", bench::FormatClientBench, bench::ClientBenchCsv,
+                                          bench::ClientBenchJson);
+}
+
+absl::Status RunBenchScaling(BenchScalingArgs& args) {
+  const std::filesystem::path scratch = StartScenario("scaling");
+  args.options.scratch_dir = scratch.string();
+  args.options.progress = LogProgress;
+  return Finish<bench::ScalingBenchResult>(scratch, bench::RunScalingBench(args.options), args.out,
+                                           "scaling", bench::FormatScalingBench,
+                                           bench::ScalingBenchCsv, bench::ScalingBenchJson);
+}
+
+absl::Status RunBenchBalance(BenchBalanceArgs& args) {
+  args.options.policies.clear();
+  for (const std::string& name : args.policies) {
+    DNS_ASSIGN_OR_RETURN(client::BalancePolicy policy, client::ParseBalancePolicy(name));
+    args.options.policies.push_back(policy);
+  }
+  const std::filesystem::path scratch = StartScenario("balance");
+  args.options.scratch_dir = scratch.string();
+  args.options.progress = LogProgress;
+  return Finish<bench::BalanceBenchResult>(scratch, bench::RunBalanceBench(args.options), args.out,
+                                           "balance", bench::FormatBalanceBench,
+                                           bench::BalanceBenchCsv, bench::BalanceBenchJson);
+}
+
+CLI::App* AddServe(CLI::App* app, BenchServeArgs* args) {
   CLI::App* serve = app->add_subcommand(
       "serve",
       "Model server throughput and p50/p90/p99 latency on loopback, trivial model vs the "
       "specialized CNN, KServe JSON vs binary, against client concurrency; compared with the "
       "CNN's in-process OpenCV DNN throughput in the same run");
-  serve->add_option("--concurrency", args->options.concurrency,
-                    "Outstanding requests (closed loop), one run per value")
+  serve
+      ->add_option("--concurrency", args->options.concurrency,
+                   "Outstanding requests (closed loop), one run per value")
       ->capture_default_str()
       ->delimiter(',');
   serve->add_option("--duration-ms", args->duration_ms, "Measured time per run")
@@ -86,26 +151,170 @@ Command AddBenchCommand(CLI::App& root) {
   serve->add_option("--specialized-model", args->options.specialized_model,
                     "ONNX specialized model (UINT8 [N,H,W,3] -> FP32 [N,1]); default: NoScope's "
                     "CNN (2 conv x 32, dense 128, 50x50) with random weights");
-  serve->add_option("--max-batch-size", args->options.max_batch_size,
-                    "Dynamic batching: largest batch, and the in-process batch")
+  serve
+      ->add_option("--max-batch-size", args->options.max_batch_size,
+                   "Dynamic batching: largest batch, and the in-process batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  serve->add_option("--max-queue-delay-us", args->options.max_queue_delay_us,
-                    "Dynamic batching: how long a request may wait for others")
+  serve
+      ->add_option("--max-queue-delay-us", args->options.max_queue_delay_us,
+                   "Dynamic batching: how long a request may wait for others")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
   serve->add_option("--server-threads", args->options.server_io_threads, "Server HTTP I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  serve->add_option("--client-threads", args->options.client_io_threads,
-                    "Load generator I/O threads")
+  serve
+      ->add_option("--client-threads", args->options.client_io_threads,
+                   "Load generator I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   serve->add_option("--out", args->out, "Directory for serve.csv and serve.json");
-  return {app, [args, serve] {
-            if (serve->parsed()) return RunBenchServe(*args);
-            return absl::InvalidArgumentError("choose a scenario: serve");
-          }};
+  return serve;
+}
+
+void AddPayloadOption(CLI::App* sub, std::string* payload) {
+  sub->add_option("--payload", *payload,
+                  "How frames travel to the reference: raw, jpeg or png (the replay model "
+                  "ignores the pixels; this sets the bytes on the wire)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"raw", "jpeg", "png"}));
+}
+
+CLI::App* AddClient(CLI::App* app, BenchClientArgs* args) {
+  CLI::App* sub = app->add_subcommand(
+      "client", "Is the edge client the bottleneck? Cascade frames/s vs decode-only frames/s");
+  sub->footer(
+      "Decodes the video once alone (decode + difference resize, cascade::MeasureDecodeOnly),\n"
+      "then runs the distributed cascade over the same frames with both model stages remote and\n"
+      "free: a label-replay classifier (specialized, 0 ms, client-batched; c_low 0.2, c_high\n"
+      "0.8, and --uncertain-share of the frames get confidence 0.5 so they go on) and a\n"
+      "label-replay detector (reference, 0 ms, raw frames), each on its own in-process server on\n"
+      "127.0.0.1; difference detector on with its default config. Reports both frames/s and\n"
+      "their ratio (goal >= 0.8), the status shares and the requests, frames, bytes and latency\n"
+      "per stage. Without --video a synthetic 640x360 scene is rendered first (a few seconds).\n"
+      "Writes client.csv and client.json with --out");
+  sub->add_option("--video", args->options.video,
+                  "Video file (default: a synthetic scene with exact labels; a given video gets "
+                  "pseudo-random labels)");
+  sub->add_option("--frames", args->options.frames,
+                  "Frames: the synthetic scene's length, or the first N of --video (0: all)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
+  sub->add_option("--uncertain-share", args->options.uncertain_share,
+                  "Share of frames the specialized stage is unsure about (sent to the reference)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--spec-batch", args->options.specialized_batch,
+                  "Frames per specialized request (client-side batching)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--spec-batch-delay-us", args->batch_delay_us,
+                  "How long a partial specialized batch may wait for more frames")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
+  AddPayloadOption(sub, &args->options.payload);
+  sub->add_option("--out", args->out, "Directory for client.csv and client.json");
+  return sub;
+}
+
+CLI::App* AddScaling(CLI::App* app, BenchScalingArgs* args) {
+  CLI::App* sub = app->add_subcommand(
+      "scaling", "Reference-stage speedup and efficiency over 1..8 replay servers vs the bound");
+  sub->footer(
+      "Reference-stage scaling (the seed's Table 1 / Figure 4 on one machine): N_S label-replay\n"
+      "reference servers on 127.0.0.1, each serving one request at a time for --service-ms\n"
+      "(T_sc); difference detector and specialized stage off, so each of the --frames frames of\n"
+      "a synthetic 320x180 video is a reference request (N_R = frames). For each N_S: wall\n"
+      "time, frames/s, speedup over N_S = 1 and efficiency = speedup / N_S (goal >= 0.9), and\n"
+      "wall time against the bound T_n + ceil(N_R / N_S) * T_sc, T_n being the measured mean\n"
+      "round trip of GET /v2/health/ready (goal: within 10%). Writes scaling.csv and\n"
+      "scaling.json with --out");
+  sub->add_option("--servers", args->options.servers, "Reference server counts N_S, one run each")
+      ->capture_default_str()
+      ->delimiter(',')
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--service-ms", args->options.service_ms, "Reference service time T_sc")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 60000.0));
+  sub->add_option("--frames", args->options.frames, "Frames N_R")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  sub->add_option("--max-in-flight", args->options.max_in_flight_per_endpoint,
+                  "Client limit of requests in flight per server")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  sub->add_option("--max-model-frames", args->options.max_model_frames,
+                  "Frames in the model stages at once (0: 16 per server)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65536));
+  AddPayloadOption(sub, &args->options.payload);
+  sub->add_option("--out", args->out, "Directory for scaling.csv and scaling.json");
+  return sub;
+}
+
+CLI::App* AddBalance(CLI::App* app, BenchBalanceArgs* args) {
+  CLI::App* sub = app->add_subcommand(
+      "balance", "Reference latency p50/p90/p99 with one slow replica: random vs p2c balancing");
+  sub->footer(
+      "Load balancing with one slow replica: --servers label-replay reference servers on\n"
+      "127.0.0.1, each serving one request at a time, the last one --slow-factor times slower\n"
+      "than the others' --service-ms; every frame of a synthetic 320x180 video goes to the\n"
+      "reference. The same frames run once per --balance policy (random = the seed's choice,\n"
+      "p2c = power of two choices by requests in flight); reports the reference request latency\n"
+      "p50/p90/p99/max, wall time and requests per server. The per-server limit is high and the\n"
+      "window shared, so the policy decides where requests go. Writes balance.csv and\n"
+      "balance.json with --out");
+  sub->add_option("--servers", args->options.servers, "Reference servers (the last is slow)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 64));
+  sub->add_option("--slow-factor", args->options.slow_factor,
+                  "Service time of the slow server / that of the others")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 100.0));
+  sub->add_option("--service-ms", args->options.service_ms, "Service time of the normal servers")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 60000.0));
+  sub->add_option("--frames", args->options.frames, "Frames (all go to the reference)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  sub->add_option("--balance", args->policies, "Policies to compare: random, round-robin, p2c")
+      ->capture_default_str()
+      ->delimiter(',');
+  sub->add_option("--max-in-flight", args->options.max_in_flight_per_endpoint,
+                  "Client limit of requests in flight per server")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  sub->add_option("--max-model-frames", args->options.max_model_frames,
+                  "Frames in the model stages at once (the client's window)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
+  AddPayloadOption(sub, &args->options.payload);
+  sub->add_option("--out", args->out, "Directory for balance.csv and balance.json");
+  return sub;
+}
+
+}  // namespace
+
+Command AddBenchCommand(CLI::App& root) {
+  CLI::App* app = root.add_subcommand("bench", "Performance experiments (see --help of each)");
+  app->require_subcommand(1);
+  auto serve_args = std::make_shared<BenchServeArgs>();
+  auto client_args = std::make_shared<BenchClientArgs>();
+  auto scaling_args = std::make_shared<BenchScalingArgs>();
+  auto balance_args = std::make_shared<BenchBalanceArgs>();
+  CLI::App* serve = AddServe(app, serve_args.get());
+  CLI::App* client = AddClient(app, client_args.get());
+  CLI::App* scaling = AddScaling(app, scaling_args.get());
+  CLI::App* balance = AddBalance(app, balance_args.get());
+  return {
+      app, [=] {
+        if (serve->parsed()) return RunBenchServe(*serve_args);
+        if (client->parsed()) return RunBenchClient(*client_args);
+        if (scaling->parsed()) return RunBenchScaling(*scaling_args);
+        if (balance->parsed()) return RunBenchBalance(*balance_args);
+        return absl::InvalidArgumentError("choose a scenario: serve, client, scaling or balance");
+      }};
 }
 
 }  // namespace dnoscope::app
