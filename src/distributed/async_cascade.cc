@@ -634,26 +634,28 @@ absl::StatusOr<CascadeSummary> AsyncCascade::Run(video::FrameSource& source,
 
 DistributedReport AsyncCascade::report() const {
   const Impl& m = *impl_;
-  DistributedReport r;
-  std::lock_guard lock(m.mu);
-  auto stage_report = [](std::string name, const ModelStage& stage, int64_t requests,
-                         int64_t frames, const LatencyHistogram& h) {
+  // Stage figures first, without holding mu: a stage may take its own locks.
+  auto stage_report = [](std::string name, const ModelStage& stage) {
     StageReport s;
     s.stage = std::move(name);
     s.description = stage.Describe();
-    s.requests = requests;
-    s.frames = frames;
     s.stats = stage.stats();
     for (const StageEndpointStats& e : s.stats.endpoints) s.bytes_sent += e.bytes_sent;
-    s.latency = Summarize(h);
     return s;
   };
+  DistributedReport r;
+  if (m.specialized) r.stages.push_back(stage_report("specialized", *m.specialized));
+  r.stages.push_back(stage_report("reference", *m.reference));
+  std::lock_guard lock(m.mu);
+  StageReport& ref = r.stages.back();
+  ref.requests = ref.frames = m.ref_requests;
+  ref.latency = Summarize(m.ref_latency);
   if (m.specialized) {
-    r.stages.push_back(stage_report("specialized", *m.specialized, m.spec_requests, m.spec_frames,
-                                    m.spec_latency));
+    StageReport& spec = r.stages.front();
+    spec.requests = m.spec_requests;
+    spec.frames = m.spec_frames;
+    spec.latency = Summarize(m.spec_latency);
   }
-  r.stages.push_back(
-      stage_report("reference", *m.reference, m.ref_requests, m.ref_requests, m.ref_latency));
   r.model_frame_latency = Summarize(m.model_frame_latency);
   r.end_to_end_latency = Summarize(m.end_to_end);
   return r;
