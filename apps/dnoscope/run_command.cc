@@ -343,7 +343,8 @@ void AddDistributedOptions(CLI::App* sub, RunArgs* a) {
       "Requests outstanding on one server at most")
       ->check(CLI::Range(1, 4096));
   add("--max-batch", &a->max_batch,
-      "Frames per specialized request (1 = one frame per request, as NoScope-distributed)")
+      "Frames per specialized request (1 = one frame per request, as NoScope-distributed); "
+      "must not exceed the served model's max_batch_size")
       ->check(CLI::Range(1, 4096));
   add("--max-delay-ms", &a->max_delay_ms,
       "How long a partial specialized batch waits for more frames (0: batch only frames "
