@@ -9,6 +9,10 @@
 
 #include "bench/distributed_bench.h"
 #include "bench/serve_bench.h"
+#include "bench/stages_bench.h"
+#include "bench/table1_bench.h"
+#include "bench_common.h"
+#include "bench_more_command.h"
 #include "commands.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
@@ -21,67 +25,20 @@
 namespace dnoscope::app {
 namespace {
 
+using namespace benchcli;  // NOLINT: the scenario helpers
+
 struct BenchServeArgs {
   bench::ServeBenchOptions options;
   int64_t duration_ms = 3000;
   std::string out;
 };
 
-void WarnIfNotOptimized() {
-#ifndef NDEBUG
-  std::fprintf(stderr,
-               "WARNING: this is a %s build with assertions on; figures are not meaningful. "
-               "Use the release preset.\n",
-               DNS_BUILD_TYPE);
-#endif
-}
-
-absl::Status WriteOut(const std::string& dir, const std::string& name, const std::string& text) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  const std::string path = dir + "/" + name;
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  if (!out) return absl::InternalError(fmt::format("cannot write '{}'", path));
-  std::printf("wrote %s\n", path.c_str());
-  return absl::OkStatus();
-}
-
-// Prints the banner and returns a fresh scratch directory for the scenario.
-std::filesystem::path StartScenario(const char* name) {
-  WarnIfNotOptimized();
-  std::printf("dnoscope bench %s (%s build, %u hardware threads)\n", name, DNS_BUILD_TYPE,
-              std::thread::hardware_concurrency());
-  std::fflush(stdout);  // before the progress lines on stderr
-  return std::filesystem::temp_directory_path() / fmt::format("dnoscope_bench_{}", getpid());
-}
-
-void LogProgress(const std::string& line) { spdlog::info("{}", line); }
-
-// Removes `scratch`, then prints `format(result)` and, with `out`, writes
-// <out>/<name>.csv and <out>/<name>.json.
-template <typename Result>
-absl::Status Finish(const std::filesystem::path& scratch, absl::StatusOr<Result> result,
-                    const std::string& out, const std::string& name,
-                    std::string (*format)(const Result&), std::string (*csv)(const Result&),
-                    std::string (*json)(const Result&)) {
-  std::error_code ec;
-  std::filesystem::remove_all(scratch, ec);
-  if (!result.ok()) return result.status();
-  std::printf("\n%s", format(*result).c_str());
-  if (out.empty()) return absl::OkStatus();
-  DNS_RETURN_IF_ERROR(WriteOut(out, name + ".csv", csv(*result)));
-  return WriteOut(out, name + ".json", json(*result));
-}
-
 absl::Status RunBenchServe(BenchServeArgs& args) {
   const std::filesystem::path scratch = StartScenario("serve");
   args.options.scratch_dir = scratch.string();
   args.options.duration = std::chrono::milliseconds(args.duration_ms);
   args.options.progress = LogProgress;
-  return Finish<bench::ServeBenchResult>(scratch, bench::RunServeBench(args.options), args.out,
-                                         "serve", bench::FormatServeBench, bench::ServeBenchCsv,
-                                         bench::ServeBenchJson);
+  return Finish(scratch, bench::RunServeBench(args.options), args.out, kServeOutput);
 }
 
 struct BenchClientArgs {
@@ -101,23 +58,32 @@ struct BenchBalanceArgs {
   std::string out;
 };
 
+struct BenchTable1Args {
+  bench::Table1Options options;
+  std::string policy = "round-robin";
+  std::string out;
+};
+
+struct BenchStagesArgs {
+  bench::StagesBenchOptions options;
+  int64_t max_ms = 15000;
+  std::string data = "../shared/data";
+  std::string out;
+};
+
 absl::Status RunBenchClient(BenchClientArgs& args) {
   const std::filesystem::path scratch = StartScenario("client");
   args.options.scratch_dir = scratch.string();
   args.options.specialized_batch_delay = std::chrono::microseconds(args.batch_delay_us);
   args.options.progress = LogProgress;
-  return Finish<bench::ClientBenchResult>(scratch, bench::RunClientBench(args.options), args.out,
-                                          "client", bench::FormatClientBench, bench::ClientBenchCsv,
-                                          bench::ClientBenchJson);
+  return Finish(scratch, bench::RunClientBench(args.options), args.out, kClientOutput);
 }
 
 absl::Status RunBenchScaling(BenchScalingArgs& args) {
   const std::filesystem::path scratch = StartScenario("scaling");
   args.options.scratch_dir = scratch.string();
   args.options.progress = LogProgress;
-  return Finish<bench::ScalingBenchResult>(scratch, bench::RunScalingBench(args.options), args.out,
-                                           "scaling", bench::FormatScalingBench,
-                                           bench::ScalingBenchCsv, bench::ScalingBenchJson);
+  return Finish(scratch, bench::RunScalingBench(args.options), args.out, kScalingOutput);
 }
 
 absl::Status RunBenchBalance(BenchBalanceArgs& args) {
@@ -129,9 +95,26 @@ absl::Status RunBenchBalance(BenchBalanceArgs& args) {
   const std::filesystem::path scratch = StartScenario("balance");
   args.options.scratch_dir = scratch.string();
   args.options.progress = LogProgress;
-  return Finish<bench::BalanceBenchResult>(scratch, bench::RunBalanceBench(args.options), args.out,
-                                           "balance", bench::FormatBalanceBench,
-                                           bench::BalanceBenchCsv, bench::BalanceBenchJson);
+  return Finish(scratch, bench::RunBalanceBench(args.options), args.out, kBalanceOutput);
+}
+
+absl::Status RunBenchTable1(BenchTable1Args& args) {
+  DNS_ASSIGN_OR_RETURN(args.options.policy, client::ParseBalancePolicy(args.policy));
+  const std::filesystem::path scratch = StartScenario("table1");
+  args.options.scratch_dir = scratch.string();
+  args.options.progress = LogProgress;
+  return Finish(scratch, bench::RunTable1Bench(args.options), args.out, kTable1Output);
+}
+
+absl::Status RunBenchStages(BenchStagesArgs& args) {
+  const std::filesystem::path scratch = StartScenario("stages");
+  const std::filesystem::path data(args.data);
+  args.options.video = (data / "videos" / "one-by-one-person-detection.mp4").string();
+  args.options.yolo_dir = (data / "models" / "yolo-fastest-1.1").string();
+  args.options.max_time_per_measurement = std::chrono::milliseconds(args.max_ms);
+  args.options.scratch_dir = scratch.string();
+  args.options.progress = LogProgress;
+  return Finish(scratch, bench::RunStagesBench(args.options), args.out, kStagesOutput);
 }
 
 CLI::App* AddServe(CLI::App* app, BenchServeArgs* args) {
@@ -294,6 +277,72 @@ CLI::App* AddBalance(CLI::App* app, BenchBalanceArgs* args) {
   return sub;
 }
 
+CLI::App* AddTable1(CLI::App* app, BenchTable1Args* args) {
+  CLI::App* sub = app->add_subcommand(
+      "table1", "The seed's Table 1: total latency for N_F frames x N_S reference servers");
+  sub->footer(
+      "The seed's Table 1 (N_F = 50..5000 frames, N_R of them to the reference, N_S = 1..8\n"
+      "reference servers) on this machine, everything in this process on 127.0.0.1. Reference:\n"
+      "N_S label-replay servers, one request at a time each, T_sc = 2.97 s x --time-scale (the\n"
+      "seed's N_S = 1 column: 569 requests in 1692 s). Network: the seed's 0.2 s x --time-scale\n"
+      "per request, emulated in process on the client side (every reference reply reaches the\n"
+      "cascade that much later; the server is free meanwhile), plus the real loopback round\n"
+      "trip. Frames: the first N_F frames of a synthetic video, decoded for real; difference\n"
+      "detector off; a local zero-cost replay classifier is unsure about exactly N_R frames,\n"
+      "spread evenly, which go to the reference. Per cell: measured wall time, the seed's value\n"
+      "x --time-scale, the bound T_n + ceil(N_R/N_S) x T_sc, their ratios and the decomposition\n"
+      "T_n, T_cq, T_sq, T_sc (see the legend under the table). Goals: every cell within 15% of\n"
+      "the bound; at N_S = 8 every row <= 0.35x the seed. The default grid needs about 9-10\n"
+      "minutes (the emulated reference time). Writes table1.csv and table1.json with --out");
+  sub->add_option("--time-scale", args->options.time_scale,
+                  "Multiplies the seed's service time and network delay")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0001, 100.0));
+  sub->add_option("--rows", args->options.rows, "N_F values (rows of the seed's table)")
+      ->capture_default_str()
+      ->delimiter(',');
+  sub->add_option("--servers", args->options.servers, "N_S values")
+      ->capture_default_str()
+      ->delimiter(',')
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--balance", args->policy,
+                  "How reference requests are spread: round-robin, p2c or random")
+      ->capture_default_str();
+  sub->add_option("--width", args->options.width, "Synthetic video width")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 4096));
+  sub->add_option("--height", args->options.height, "Synthetic video height")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 4096));
+  AddPayloadOption(sub, &args->options.payload);
+  sub->add_option("--out", args->out, "Directory for table1.csv and table1.json");
+  return sub;
+}
+
+CLI::App* AddStages(CLI::App* app, BenchStagesArgs* args) {
+  CLI::App* sub = app->add_subcommand(
+      "stages", "Single-request latency p50/p99 of each stage, local and remote, vs the seed");
+  sub->footer(
+      "The seed's section 4.4.1 on this machine: one request at a time, p50/p99 of the\n"
+      "difference detector (global MSE on 100x100, alone and with the resize from the frame),\n"
+      "the specialized CNN (NoScope's, random weights, one 50x50 image), the reference (HOG, and\n"
+      "Yolo-Fastest 1.1 from <data>/models/yolo-fastest-1.1 when present) on one full frame, in\n"
+      "process and through a model server on 127.0.0.1, and the loopback round trip of GET\n"
+      "/v2/health/ready; next to the seed's 0.013 s, 0.026 s, 4.26 s and 0.2 s. Frames come from\n"
+      "<data>/videos/one-by-one-person-detection.mp4 when present, else a synthetic scene.\n"
+      "Writes stages.csv and stages.json with --out");
+  sub->add_option("--repeats", args->options.repeats, "Measured requests per measurement")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  sub->add_option("--max-ms", args->max_ms, "Longest time one measurement may take")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{100}, int64_t{3600000}));
+  sub->add_option("--data", args->data, "Shared data folder (videos/, models/)")
+      ->capture_default_str();
+  sub->add_option("--out", args->out, "Directory for stages.csv and stages.json");
+  return sub;
+}
+
 }  // namespace
 
 Command AddBenchCommand(CLI::App& root) {
@@ -303,17 +352,24 @@ Command AddBenchCommand(CLI::App& root) {
   auto client_args = std::make_shared<BenchClientArgs>();
   auto scaling_args = std::make_shared<BenchScalingArgs>();
   auto balance_args = std::make_shared<BenchBalanceArgs>();
+  auto table1_args = std::make_shared<BenchTable1Args>();
+  auto stages_args = std::make_shared<BenchStagesArgs>();
   CLI::App* serve = AddServe(app, serve_args.get());
   CLI::App* client = AddClient(app, client_args.get());
   CLI::App* scaling = AddScaling(app, scaling_args.get());
   CLI::App* balance = AddBalance(app, balance_args.get());
+  CLI::App* table1 = AddTable1(app, table1_args.get());
+  CLI::App* stages = AddStages(app, stages_args.get());
+  const std::function<absl::Status()> run_more = AddBenchMoreScenarios(app);
   return {
       app, [=] {
         if (serve->parsed()) return RunBenchServe(*serve_args);
         if (client->parsed()) return RunBenchClient(*client_args);
         if (scaling->parsed()) return RunBenchScaling(*scaling_args);
         if (balance->parsed()) return RunBenchBalance(*balance_args);
-        return absl::InvalidArgumentError("choose a scenario: serve, client, scaling or balance");
+        if (table1->parsed()) return RunBenchTable1(*table1_args);
+        if (stages->parsed()) return RunBenchStages(*stages_args);
+        return run_more();
       }};
 }
 

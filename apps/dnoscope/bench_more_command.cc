@@ -1,0 +1,302 @@
+// `dnoscope bench edge|ablations`: the seed's Figure 4 (one node vs
+// distributed) and one table per client feature of the distributed cascade.
+#include "bench_more_command.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "bench_common.h"
+#include "bench/ablation_bench.h"
+#include "bench/edge_bench.h"
+#include "common/status_macros.h"
+#include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "spdlog/spdlog.h"
+
+#ifndef DNS_BUILD_TYPE
+#define DNS_BUILD_TYPE "unknown"
+#endif
+
+namespace dnoscope::app {
+namespace {
+
+using namespace benchcli;  // NOLINT: the scenario helpers
+
+struct BenchEdgeArgs {
+  bench::EdgeBenchOptions options;
+  std::string out;
+};
+
+struct BenchAblationArgs {
+  bench::AblationOptions options;
+  std::string out;
+};
+
+absl::Status RunBenchEdge(BenchEdgeArgs& args) {
+  const std::filesystem::path scratch = StartScenario("edge");
+  args.options.scratch_dir = scratch.string();
+  args.options.progress = LogProgress;
+  return Finish(scratch, bench::RunEdgeBench(args.options), args.out, kEdgeOutput);
+}
+
+absl::Status RunBenchAblations(BenchAblationArgs& args) {
+  const std::filesystem::path scratch = StartScenario("ablations");
+  args.options.scratch_dir = scratch.string();
+  args.options.progress = LogProgress;
+  return Finish(scratch, bench::RunAblationBench(args.options), args.out, kAblationOutput);
+}
+
+CLI::App* AddEdge(CLI::App* bench, BenchEdgeArgs* args) {
+  CLI::App* sub = bench->add_subcommand(
+      "edge", "The seed's Figure 4: N frames on one node vs distributed, and the ratio");
+  sub->footer(
+      "The seed's Figure 4 (500 frames on a 2-CPU edge: 784 s on one node vs 142 s\n"
+      "distributed, 5.52x) on this machine, everything in this process. The same frames of a\n"
+      "synthetic video, the same models and thresholds (c_low 0.2, c_high 0.8), the real\n"
+      "difference detector (global MSE, --diff-threshold) and the seed's per-request costs x\n"
+      "--time-scale: specialized (label-replay classifier, --uncertain-share of the frames get\n"
+      "c = 0.5 and go on) 0.026 s, reference (label-replay detector) 4.26 s. One node: the local\n"
+      "cascade, every stage in process and in series. Distributed: the AsyncCascade with one\n"
+      "specialized and --servers reference replay servers on 127.0.0.1 (one request at a time\n"
+      "each), plus the seed's 0.2 s x --time-scale network per request, emulated in process on\n"
+      "the client side (each reply reaches the cascade that much later). Reports both wall\n"
+      "times, the ratio next to the seed's, the ideal ratio from the request counts and what\n"
+      "limits it; checks both runs give the same rows. About 2 minutes at the defaults.\n"
+      "Writes edge.csv and edge.json with --out");
+  sub->add_option("--frames", args->options.frames, "Frames (the seed's 500)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  sub->add_option("--time-scale", args->options.time_scale,
+                  "Multiplies the seed's model costs and network delay")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0001, 100.0));
+  sub->add_option("--servers", args->options.servers, "Reference servers of the distributed run")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--uncertain-share", args->options.uncertain_share,
+                  "Share of frames the specialized model is unsure about")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--diff-threshold", args->options.diff_threshold,
+                  "Difference detector: MSE at or below which a frame reuses a label")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 65025.0));
+  sub->add_option("--spec-batch", args->options.specialized_batch,
+                  "Frames per specialized request in the distributed run (1: as the seed)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--payload", args->options.payload, "Reference payload: raw, jpeg or png")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"raw", "jpeg", "png"}));
+  sub->add_option("--out", args->out, "Directory for edge.csv and edge.json");
+  return sub;
+}
+
+CLI::App* AddAblations(CLI::App* bench, BenchAblationArgs* args) {
+  CLI::App* sub = bench->add_subcommand(
+      "ablations", "One small table per client feature: balancing, batching, payload, window");
+  sub->footer(
+      "Each table varies one thing of the distributed cascade (AsyncCascade, label-replay\n"
+      "servers on 127.0.0.1, no emulated delay, difference detector off, --uncertain-share of\n"
+      "the frames to the reference) and keeps the rest fixed:\n"
+      "  balance   random vs p2c; 4 reference servers of 20 ms, the last 60 ms\n"
+      "  batching  specialized max_batch 1 (the seed) vs 8, 16 (2 or 20 ms max delay), one\n"
+      "            request in flight; 2.6 ms per request. Last row: 1 frame per request, 64 in\n"
+      "            flight, which the server merges itself\n"
+      "  payload   reference frames raw vs JPEG q90 vs PNG (KServe binary) vs raw in KServe JSON\n"
+      "  window    frames in the model stages 1, 4, 16, 64; then per-server in-flight 1, 4\n"
+      "Columns: wall time, frames/s, and the requests, frames per request, MB sent, p50/p99\n"
+      "request latency of the stage the table is about, and the end-to-end p99. About a\n"
+      "minute in all. Writes ablations.csv and ablations.json with --out");
+  sub->add_option("--frames", args->options.frames, "Frames per run")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  sub->add_option("--width", args->options.width, "Synthetic video width")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 4096));
+  sub->add_option("--height", args->options.height, "Synthetic video height")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 4096));
+  sub->add_option("--uncertain-share", args->options.uncertain_share,
+                  "Share of frames sent on to the reference")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--tables", args->options.tables, "Tables: balance, batching, payload, window")
+      ->capture_default_str()
+      ->delimiter(',')
+      ->check(CLI::IsMember({"balance", "batching", "payload", "window"}));
+  sub->add_option("--out", args->out, "Directory for ablations.csv and ablations.json");
+  return sub;
+}
+
+struct BenchAllArgs {
+  double time_scale = 0.1;
+  std::string data = "../shared/data";
+  std::vector<std::string> skip;
+  std::string out;
+};
+
+// Runs one scenario of `bench all`: its files and its REPORT.md section; a
+// failure is reported in REPORT.md and remembered, and the next scenario runs.
+template <typename Result>
+void RunInto(const std::string& name, const BenchAllArgs& args, bench::ReportBuilder* report,
+             std::vector<std::string>* failures,
+             const std::function<absl::StatusOr<Result>(const std::string& scratch)>& run,
+             const ScenarioOutput<Result>& output) {
+  if (std::find(args.skip.begin(), args.skip.end(), name) != args.skip.end()) return;
+  const std::filesystem::path scratch = StartScenario(name);
+  absl::Status status = Finish(scratch, run(scratch.string()), args.out, output, report);
+  if (!status.ok()) {
+    failures->push_back(fmt::format("{}: {}", name, std::string(status.message())));
+    report->AddSection(name + " (failed)", std::string(status.message()) + "\n");
+  }
+  (void)report->Write(args.out);
+}
+
+absl::Status RunBenchAll(const BenchAllArgs& args) {
+  bench::ReportBuilder report = NewReport();
+  std::vector<std::string> failures;
+  const auto start = std::chrono::steady_clock::now();
+  RunInto<bench::StagesBenchResult>(
+      "stages", args, &report, &failures,
+      [&](const std::string& scratch) {
+        bench::StagesBenchOptions o;
+        const std::filesystem::path data(args.data);
+        o.video = (data / "videos" / "one-by-one-person-detection.mp4").string();
+        o.yolo_dir = (data / "models" / "yolo-fastest-1.1").string();
+        o.scratch_dir = scratch;
+        o.progress = LogProgress;
+        return bench::RunStagesBench(o);
+      },
+      kStagesOutput);
+  RunInto<bench::Table1Result>(
+      "table1", args, &report, &failures,
+      [&](const std::string& scratch) {
+        bench::Table1Options o;
+        o.time_scale = args.time_scale;
+        o.scratch_dir = scratch;
+        o.progress = LogProgress;
+        return bench::RunTable1Bench(o);
+      },
+      kTable1Output);
+  RunInto<bench::EdgeBenchResult>(
+      "edge", args, &report, &failures,
+      [&](const std::string& scratch) {
+        bench::EdgeBenchOptions o;
+        o.time_scale = args.time_scale;
+        o.scratch_dir = scratch;
+        o.progress = LogProgress;
+        return bench::RunEdgeBench(o);
+      },
+      kEdgeOutput);
+  RunInto<bench::ClientBenchResult>(
+      "client", args, &report, &failures,
+      [&](const std::string& scratch) {
+        bench::ClientBenchOptions o;
+        o.scratch_dir = scratch;
+        o.progress = LogProgress;
+        return bench::RunClientBench(o);
+      },
+      kClientOutput);
+  RunInto<bench::ScalingBenchResult>(
+      "scaling", args, &report, &failures,
+      [&](const std::string& scratch) {
+        bench::ScalingBenchOptions o;
+        o.scratch_dir = scratch;
+        o.progress = LogProgress;
+        return bench::RunScalingBench(o);
+      },
+      kScalingOutput);
+  RunInto<bench::BalanceBenchResult>(
+      "balance", args, &report, &failures,
+      [&](const std::string& scratch) {
+        bench::BalanceBenchOptions o;
+        o.scratch_dir = scratch;
+        o.progress = LogProgress;
+        return bench::RunBalanceBench(o);
+      },
+      kBalanceOutput);
+  RunInto<bench::AblationResult>(
+      "ablations", args, &report, &failures,
+      [&](const std::string& scratch) {
+        bench::AblationOptions o;
+        o.scratch_dir = scratch;
+        o.progress = LogProgress;
+        return bench::RunAblationBench(o);
+      },
+      kAblationOutput);
+  RunInto<bench::ServeBenchResult>(
+      "serve", args, &report, &failures,
+      [&](const std::string& scratch) {
+        bench::ServeBenchOptions o;
+        o.duration = std::chrono::milliseconds(1500);
+        o.scratch_dir = scratch;
+        o.progress = LogProgress;
+        return bench::RunServeBench(o);
+      },
+      kServeOutput);
+  const double minutes =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+  report.AddSection("Run", fmt::format("All scenarios took {:.1f} minutes.\n", minutes));
+  DNS_RETURN_IF_ERROR(report.Write(args.out));
+  std::printf("\nwrote %s/REPORT.md (%.1f minutes)\n", args.out.c_str(), minutes);
+  if (!failures.empty()) {
+    return absl::InternalError(fmt::format("{} scenario(s) failed: {}", failures.size(),
+                                           fmt::format("{}", fmt::join(failures, "; "))));
+  }
+  return absl::OkStatus();
+}
+
+CLI::App* AddAll(CLI::App* bench, BenchAllArgs* args) {
+  CLI::App* sub = bench->add_subcommand(
+      "all", "Every scenario in one go, into one directory with a REPORT.md and plots");
+  sub->footer(
+      "Runs stages, table1, edge, client, scaling, balance, ablations and serve with their\n"
+      "defaults (table1 and edge at --time-scale) and writes each scenario's CSV and JSON,\n"
+      "the gnuplot plots (SVG and PNG; data and scripts are kept) and REPORT.md with the\n"
+      "tables, the plots, the machine and this command. About 15 minutes on 2 cores at the\n"
+      "default time scale. A failing scenario is reported and the others still run.");
+  sub->add_option("--out", args->out, "Output directory")->required();
+  sub->add_option("--time-scale", args->time_scale,
+                  "Multiplies the seed's emulated costs in table1 and edge")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0001, 100.0));
+  sub->add_option("--data", args->data,
+                  "Shared data directory (stages uses its person clip and Yolo-Fastest)")
+      ->capture_default_str();
+  sub->add_option("--skip", args->skip, "Scenarios to leave out")
+      ->delimiter(',')
+      ->check(CLI::IsMember(
+          {"stages", "table1", "edge", "client", "scaling", "balance", "ablations", "serve"}));
+  return sub;
+}
+
+}  // namespace
+
+std::function<absl::Status()> AddBenchMoreScenarios(CLI::App* bench) {
+  auto edge_args = std::make_shared<BenchEdgeArgs>();
+  auto ablation_args = std::make_shared<BenchAblationArgs>();
+  auto all_args = std::make_shared<BenchAllArgs>();
+  CLI::App* edge = AddEdge(bench, edge_args.get());
+  CLI::App* ablations = AddAblations(bench, ablation_args.get());
+  CLI::App* all = AddAll(bench, all_args.get());
+  return [=]() -> absl::Status {
+    if (edge->parsed()) return RunBenchEdge(*edge_args);
+    if (ablations->parsed()) return RunBenchAblations(*ablation_args);
+    if (all->parsed()) return RunBenchAll(*all_args);
+    std::string names;
+    for (const CLI::App* sub : bench->get_subcommands({})) {
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    return absl::InvalidArgumentError("choose a scenario: " + names);
+  };
+}
+
+}  // namespace dnoscope::app

@@ -1,0 +1,87 @@
+// `dnoscope bench ablations`: what each client feature of the distributed
+// cascade buys, one small table per feature, each varying one thing while
+// the rest stays fixed. Everything runs in this process against label-replay
+// servers on 127.0.0.1 (no emulated network delay: loopback only), over the
+// first `frames` frames of a synthetic video; difference detector off, a
+// remote zero-cost replay classifier sends `uncertain_share` of the frames
+// on to the reference.
+//
+//  balance   random vs p2c with 4 reference servers, the last 3x slower;
+//            shared window and a high per-server limit, so the policy
+//            decides where requests go.
+//  batching  client batching of the specialized stage: max_batch 1 (the
+//            seed: one frame per request) vs 8 and 16, a partial batch
+//            waiting 2 or 20 ms; the specialized server costs the seed's
+//            0.026 s x 0.1 per request and gets one request at a time (else
+//            it merges queued requests itself: the last row shows that).
+//  payload   reference payload raw (KServe binary) vs JPEG q90 vs PNG vs raw
+//            in KServe JSON; reference servers cost nothing, so the bytes and
+//            the encoding set the pace.
+//  window    AsyncCascadeOptions::max_model_frames 1, 4, 16, 64 (frames in
+//            the model stages at once), then at 64 the per-server in-flight
+//            limit (LoadBalancerOptions::max_in_flight_per_endpoint) 1 and 4.
+//
+// Thread-safety: RunAblationBench blocks; call it from one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bench/distributed_bench.h"
+
+namespace dnoscope::bench {
+
+struct AblationOptions {
+  // Frames of the synthetic video each run processes.
+  int64_t frames = 600;
+  // Synthetic video size (sets the reference payload).
+  int width = 640;
+  int height = 360;
+  // Share of frames sent on to the reference.
+  double uncertain_share = 0.5;
+  // Which tables, in order: "balance", "batching", "payload", "window".
+  std::vector<std::string> tables = {"balance", "batching", "payload", "window"};
+  std::string scratch_dir;
+  BenchProgress progress;
+};
+
+struct AblationRow {
+  // What this row changes, e.g. "p2c", "max_batch 8", "jpeg q90".
+  std::string variant;
+  CascadeRunStats run;
+  // Requests the slow server got ("balance" only; -1 otherwise).
+  int64_t slow_server_requests = -1;
+};
+
+struct AblationTable {
+  // "balance", "batching", "payload" or "window".
+  std::string name;
+  // One line on what is fixed in this table.
+  std::string setup;
+  // The stage the table looks at: "specialized" or "reference".
+  std::string stage;
+  std::vector<AblationRow> rows;
+};
+
+struct AblationResult {
+  std::string video;
+  int width = 0;
+  int height = 0;
+  int64_t frames = 0;
+  std::vector<AblationTable> tables;
+  // Wall time of the whole scenario, workload preparation included.
+  double total_seconds = 0;
+};
+
+// InvalidArgument for bad options or an unknown table name; errors
+// preparing the workload, starting the servers or from a run.
+absl::StatusOr<AblationResult> RunAblationBench(const AblationOptions& options);
+
+// Plain-text tables, CSV (header + one line per row of every table) and JSON.
+std::string FormatAblationBench(const AblationResult& result);
+std::string AblationBenchCsv(const AblationResult& result);
+std::string AblationBenchJson(const AblationResult& result);
+
+}  // namespace dnoscope::bench
