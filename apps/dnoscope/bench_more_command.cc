@@ -1,5 +1,6 @@
-// `dnoscope bench edge|ablations`: the seed's Figure 4 (one node vs
-// distributed) and one table per client feature of the distributed cascade.
+// `dnoscope bench edge|ablations|throughput`: the seed's Figure 4 (one node vs
+// distributed), one table per client feature of the distributed cascade, and
+// real models on a real clip.
 #include "bench_more_command.h"
 
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "bench_common.h"
 #include "bench/ablation_bench.h"
 #include "bench/edge_bench.h"
+#include "bench/throughput_bench.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -39,6 +41,15 @@ struct BenchAblationArgs {
   std::string out;
 };
 
+struct BenchThroughputArgs {
+  bench::ThroughputBenchOptions options;
+  std::string out;
+};
+
+inline const ScenarioOutput<bench::ThroughputBenchResult> kThroughputOutput{
+    "throughput", bench::FormatThroughputBench, bench::ThroughputBenchCsv,
+    bench::ThroughputBenchJson, bench::AddThroughputSection};
+
 absl::Status RunBenchEdge(BenchEdgeArgs& args) {
   const std::filesystem::path scratch = StartScenario("edge");
   args.options.scratch_dir = scratch.string();
@@ -51,6 +62,13 @@ absl::Status RunBenchAblations(BenchAblationArgs& args) {
   args.options.scratch_dir = scratch.string();
   args.options.progress = LogProgress;
   return Finish(scratch, bench::RunAblationBench(args.options), args.out, kAblationOutput);
+}
+
+absl::Status RunBenchThroughput(BenchThroughputArgs& args) {
+  const std::filesystem::path scratch = StartScenario("throughput");
+  args.options.scratch_dir = scratch.string();
+  args.options.progress = LogProgress;
+  return Finish(scratch, bench::RunThroughputBench(args.options), args.out, kThroughputOutput);
 }
 
 CLI::App* AddEdge(CLI::App* bench, BenchEdgeArgs* args) {
@@ -133,6 +151,49 @@ CLI::App* AddAblations(CLI::App* bench, BenchAblationArgs* args) {
       ->delimiter(',')
       ->check(CLI::IsMember({"balance", "batching", "payload", "window"}));
   sub->add_option("--out", args->out, "Directory for ablations.csv and ablations.json");
+  return sub;
+}
+
+CLI::App* AddThroughput(CLI::App* bench, BenchThroughputArgs* args) {
+  CLI::App* sub = bench->add_subcommand(
+      "throughput", "Real models on a real clip: frames/s, stage shares, FP/FN, local vs remote");
+  sub->footer(
+      "Yolo-Fastest 1.1 (from --data) labels every frame of --start/--frames of the clip: the\n"
+      "truth and the baseline frames/s. A small specialized CNN (2 conv layers, 16 filters,\n"
+      "32 dense units, --epochs) is trained on the first --train-share of the range and its\n"
+      "c_low/c_high fitted on those frames (--fn-target, --fp-target). The cascade then runs\n"
+      "on the rest of the range twice: locally (every model in process) and distributed (both\n"
+      "models on one server on 127.0.0.1). Reports frames/s, the share of frames each stage\n"
+      "decided, FP/FN against Yolo-Fastest and the speedup over it on every frame. About 25 s\n"
+      "at the defaults on 2 cores. Writes throughput.csv and throughput.json with --out");
+  bench::ThroughputBenchOptions& o = args->options;
+  sub->add_option("--data", o.data_dir, "Shared data directory")->capture_default_str();
+  sub->add_option("--clip", o.clip, "Clip under <data>/videos")->capture_default_str();
+  sub->add_option("--object", o.object, "Queried COCO class (car for car-detection.mp4)")
+      ->capture_default_str();
+  sub->add_option("--start", o.start, "First frame")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{100000000}));
+  sub->add_option("--frames", o.frames, "Frames of the range (training + test)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{4}, int64_t{1000000}));
+  sub->add_option("--train-share", o.train_share, "Share of the range used for training")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 0.99));
+  sub->add_option("--epochs", o.epochs, "Training epochs")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 200));
+  sub->add_option("--fn-target", o.fn_target, "Threshold fit: share of positives below c_low")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
+  sub->add_option("--fp-target", o.fp_target, "Threshold fit: share of negatives above c_high")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
+  sub->add_option("--diff-threshold", o.diff_threshold,
+                  "Difference detector: MSE at or below which a frame reuses a label")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 65025.0));
+  sub->add_option("--out", args->out, "Directory for throughput.csv and throughput.json");
   return sub;
 }
 
@@ -232,6 +293,16 @@ absl::Status RunBenchAll(const BenchAllArgs& args) {
         return bench::RunAblationBench(o);
       },
       kAblationOutput);
+  RunInto<bench::ThroughputBenchResult>(
+      "throughput", args, &report, &failures,
+      [&](const std::string& scratch) {
+        bench::ThroughputBenchOptions o;
+        o.data_dir = args.data;
+        o.scratch_dir = scratch;
+        o.progress = LogProgress;
+        return bench::RunThroughputBench(o);
+      },
+      kThroughputOutput);
   RunInto<bench::ServeBenchResult>(
       "serve", args, &report, &failures,
       [&](const std::string& scratch) {
@@ -258,7 +329,8 @@ CLI::App* AddAll(CLI::App* bench, BenchAllArgs* args) {
   CLI::App* sub = bench->add_subcommand(
       "all", "Every scenario in one go, into one directory with a REPORT.md and plots");
   sub->footer(
-      "Runs stages, table1, edge, client, scaling, balance, ablations and serve with their\n"
+      "Runs stages, table1, edge, client, scaling, balance, ablations, throughput and serve\n"
+      "with their "
       "defaults (table1 and edge at --time-scale) and writes each scenario's CSV and JSON,\n"
       "the gnuplot plots (SVG and PNG; data and scripts are kept) and REPORT.md with the\n"
       "tables, the plots, the machine and this command. About 15 minutes on 2 cores at the\n"
@@ -269,12 +341,13 @@ CLI::App* AddAll(CLI::App* bench, BenchAllArgs* args) {
       ->capture_default_str()
       ->check(CLI::Range(0.0001, 100.0));
   sub->add_option("--data", args->data,
-                  "Shared data directory (stages uses its person clip and Yolo-Fastest)")
+                  "Shared data directory (stages and throughput use its person clip and Yolo-Fastest)")
       ->capture_default_str();
   sub->add_option("--skip", args->skip, "Scenarios to leave out")
       ->delimiter(',')
       ->check(CLI::IsMember(
-          {"stages", "table1", "edge", "client", "scaling", "balance", "ablations", "serve"}));
+          {"stages", "table1", "edge", "client", "scaling", "balance", "ablations", "throughput",
+           "serve"}));
   return sub;
 }
 
@@ -283,13 +356,16 @@ CLI::App* AddAll(CLI::App* bench, BenchAllArgs* args) {
 std::function<absl::Status()> AddBenchMoreScenarios(CLI::App* bench) {
   auto edge_args = std::make_shared<BenchEdgeArgs>();
   auto ablation_args = std::make_shared<BenchAblationArgs>();
+  auto throughput_args = std::make_shared<BenchThroughputArgs>();
   auto all_args = std::make_shared<BenchAllArgs>();
   CLI::App* edge = AddEdge(bench, edge_args.get());
   CLI::App* ablations = AddAblations(bench, ablation_args.get());
+  CLI::App* throughput = AddThroughput(bench, throughput_args.get());
   CLI::App* all = AddAll(bench, all_args.get());
   return [=]() -> absl::Status {
     if (edge->parsed()) return RunBenchEdge(*edge_args);
     if (ablations->parsed()) return RunBenchAblations(*ablation_args);
+    if (throughput->parsed()) return RunBenchThroughput(*throughput_args);
     if (all->parsed()) return RunBenchAll(*all_args);
     std::string names;
     for (const CLI::App* sub : bench->get_subcommands({})) {
