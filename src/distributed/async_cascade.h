@@ -20,7 +20,11 @@
 // patience) the rows before the first unlabeled frame are all delivered and
 // Run() returns the error naming that frame.
 //
-// Thread-safety: one Run() at a time; stats() and InFlightLine() may be
+// A cascade may Run() several videos in turn. A run that stops with
+// requests still in a stage shuts the stages down (to cancel them), so
+// create a new cascade after a failed run.
+//
+// Thread-safety: one Run() at a time; report() and InFlightLine() may be
 // called from any thread during a run (e.g. from the progress callback).
 #pragma once
 
