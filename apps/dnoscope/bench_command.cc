@@ -34,11 +34,8 @@ struct BenchServeArgs {
 };
 
 absl::Status RunBenchServe(BenchServeArgs& args) {
-  const std::filesystem::path scratch = StartScenario("serve");
-  args.options.scratch_dir = scratch.string();
   args.options.duration = std::chrono::milliseconds(args.duration_ms);
-  args.options.progress = LogProgress;
-  return Finish(scratch, bench::RunServeBench(args.options), args.out, kServeOutput);
+  return RunScenario(args.options, bench::RunServeBench, args.out, kServeOutput);
 }
 
 struct BenchClientArgs {
@@ -72,18 +69,12 @@ struct BenchStagesArgs {
 };
 
 absl::Status RunBenchClient(BenchClientArgs& args) {
-  const std::filesystem::path scratch = StartScenario("client");
-  args.options.scratch_dir = scratch.string();
   args.options.specialized_batch_delay = std::chrono::microseconds(args.batch_delay_us);
-  args.options.progress = LogProgress;
-  return Finish(scratch, bench::RunClientBench(args.options), args.out, kClientOutput);
+  return RunScenario(args.options, bench::RunClientBench, args.out, kClientOutput);
 }
 
 absl::Status RunBenchScaling(BenchScalingArgs& args) {
-  const std::filesystem::path scratch = StartScenario("scaling");
-  args.options.scratch_dir = scratch.string();
-  args.options.progress = LogProgress;
-  return Finish(scratch, bench::RunScalingBench(args.options), args.out, kScalingOutput);
+  return RunScenario(args.options, bench::RunScalingBench, args.out, kScalingOutput);
 }
 
 absl::Status RunBenchBalance(BenchBalanceArgs& args) {
@@ -92,29 +83,20 @@ absl::Status RunBenchBalance(BenchBalanceArgs& args) {
     DNS_ASSIGN_OR_RETURN(client::BalancePolicy policy, client::ParseBalancePolicy(name));
     args.options.policies.push_back(policy);
   }
-  const std::filesystem::path scratch = StartScenario("balance");
-  args.options.scratch_dir = scratch.string();
-  args.options.progress = LogProgress;
-  return Finish(scratch, bench::RunBalanceBench(args.options), args.out, kBalanceOutput);
+  return RunScenario(args.options, bench::RunBalanceBench, args.out, kBalanceOutput);
 }
 
 absl::Status RunBenchTable1(BenchTable1Args& args) {
   DNS_ASSIGN_OR_RETURN(args.options.policy, client::ParseBalancePolicy(args.policy));
-  const std::filesystem::path scratch = StartScenario("table1");
-  args.options.scratch_dir = scratch.string();
-  args.options.progress = LogProgress;
-  return Finish(scratch, bench::RunTable1Bench(args.options), args.out, kTable1Output);
+  return RunScenario(args.options, bench::RunTable1Bench, args.out, kTable1Output);
 }
 
 absl::Status RunBenchStages(BenchStagesArgs& args) {
-  const std::filesystem::path scratch = StartScenario("stages");
   const std::filesystem::path data(args.data);
   args.options.video = (data / "videos" / "one-by-one-person-detection.mp4").string();
   args.options.yolo_dir = (data / "models" / "yolo-fastest-1.1").string();
   args.options.max_time_per_measurement = std::chrono::milliseconds(args.max_ms);
-  args.options.scratch_dir = scratch.string();
-  args.options.progress = LogProgress;
-  return Finish(scratch, bench::RunStagesBench(args.options), args.out, kStagesOutput);
+  return RunScenario(args.options, bench::RunStagesBench, args.out, kStagesOutput);
 }
 
 CLI::App* AddServe(CLI::App* app, BenchServeArgs* args) {

@@ -96,6 +96,18 @@ absl::Status Finish(const std::filesystem::path& scratch, absl::StatusOr<Result>
   return absl::OkStatus();
 }
 
+// Runs one scenario: banner, a scratch directory and progress lines for
+// `options` (any options struct with scratch_dir and progress), then Finish.
+template <typename Options, typename Result>
+absl::Status RunScenario(Options options, absl::StatusOr<Result> (*run)(const Options&),
+                         const std::string& out, const ScenarioOutput<Result>& output,
+                         bench::ReportBuilder* shared = nullptr) {
+  const std::filesystem::path scratch = StartScenario(output.name);
+  options.scratch_dir = scratch.string();
+  options.progress = LogProgress;
+  return Finish(scratch, run(options), out, output, shared);
+}
+
 // Every scenario's outputs.
 inline const ScenarioOutput<bench::ServeBenchResult> kServeOutput{
     "serve", bench::FormatServeBench, bench::ServeBenchCsv, bench::ServeBenchJson,

@@ -51,24 +51,15 @@ inline const ScenarioOutput<bench::ThroughputBenchResult> kThroughputOutput{
     bench::ThroughputBenchJson, bench::AddThroughputSection};
 
 absl::Status RunBenchEdge(BenchEdgeArgs& args) {
-  const std::filesystem::path scratch = StartScenario("edge");
-  args.options.scratch_dir = scratch.string();
-  args.options.progress = LogProgress;
-  return Finish(scratch, bench::RunEdgeBench(args.options), args.out, kEdgeOutput);
+  return RunScenario(args.options, bench::RunEdgeBench, args.out, kEdgeOutput);
 }
 
 absl::Status RunBenchAblations(BenchAblationArgs& args) {
-  const std::filesystem::path scratch = StartScenario("ablations");
-  args.options.scratch_dir = scratch.string();
-  args.options.progress = LogProgress;
-  return Finish(scratch, bench::RunAblationBench(args.options), args.out, kAblationOutput);
+  return RunScenario(args.options, bench::RunAblationBench, args.out, kAblationOutput);
 }
 
 absl::Status RunBenchThroughput(BenchThroughputArgs& args) {
-  const std::filesystem::path scratch = StartScenario("throughput");
-  args.options.scratch_dir = scratch.string();
-  args.options.progress = LogProgress;
-  return Finish(scratch, bench::RunThroughputBench(args.options), args.out, kThroughputOutput);
+  return RunScenario(args.options, bench::RunThroughputBench, args.out, kThroughputOutput);
 }
 
 CLI::App* AddEdge(CLI::App* bench, BenchEdgeArgs* args) {
@@ -206,14 +197,13 @@ struct BenchAllArgs {
 
 // Runs one scenario of `bench all`: its files and its REPORT.md section; a
 // failure is reported in REPORT.md and remembered, and the next scenario runs.
-template <typename Result>
-void RunInto(const std::string& name, const BenchAllArgs& args, bench::ReportBuilder* report,
-             std::vector<std::string>* failures,
-             const std::function<absl::StatusOr<Result>(const std::string& scratch)>& run,
-             const ScenarioOutput<Result>& output) {
+template <typename Options, typename Result>
+void RunInto(const BenchAllArgs& args, bench::ReportBuilder* report,
+             std::vector<std::string>* failures, Options options,
+             absl::StatusOr<Result> (*run)(const Options&), const ScenarioOutput<Result>& output) {
+  const std::string& name = output.name;
   if (std::find(args.skip.begin(), args.skip.end(), name) != args.skip.end()) return;
-  const std::filesystem::path scratch = StartScenario(name);
-  absl::Status status = Finish(scratch, run(scratch.string()), args.out, output, report);
+  absl::Status status = RunScenario(std::move(options), run, args.out, output, report);
   if (!status.ok()) {
     failures->push_back(fmt::format("{}: {}", name, std::string(status.message())));
     report->AddSection(name + " (failed)", std::string(status.message()) + "\n");
@@ -225,94 +215,31 @@ absl::Status RunBenchAll(const BenchAllArgs& args) {
   bench::ReportBuilder report = NewReport();
   std::vector<std::string> failures;
   const auto start = std::chrono::steady_clock::now();
-  RunInto<bench::StagesBenchResult>(
-      "stages", args, &report, &failures,
-      [&](const std::string& scratch) {
-        bench::StagesBenchOptions o;
-        const std::filesystem::path data(args.data);
-        o.video = (data / "videos" / "one-by-one-person-detection.mp4").string();
-        o.yolo_dir = (data / "models" / "yolo-fastest-1.1").string();
-        o.scratch_dir = scratch;
-        o.progress = LogProgress;
-        return bench::RunStagesBench(o);
-      },
-      kStagesOutput);
-  RunInto<bench::Table1Result>(
-      "table1", args, &report, &failures,
-      [&](const std::string& scratch) {
-        bench::Table1Options o;
-        o.time_scale = args.time_scale;
-        o.scratch_dir = scratch;
-        o.progress = LogProgress;
-        return bench::RunTable1Bench(o);
-      },
-      kTable1Output);
-  RunInto<bench::EdgeBenchResult>(
-      "edge", args, &report, &failures,
-      [&](const std::string& scratch) {
-        bench::EdgeBenchOptions o;
-        o.time_scale = args.time_scale;
-        o.scratch_dir = scratch;
-        o.progress = LogProgress;
-        return bench::RunEdgeBench(o);
-      },
-      kEdgeOutput);
-  RunInto<bench::ClientBenchResult>(
-      "client", args, &report, &failures,
-      [&](const std::string& scratch) {
-        bench::ClientBenchOptions o;
-        o.scratch_dir = scratch;
-        o.progress = LogProgress;
-        return bench::RunClientBench(o);
-      },
-      kClientOutput);
-  RunInto<bench::ScalingBenchResult>(
-      "scaling", args, &report, &failures,
-      [&](const std::string& scratch) {
-        bench::ScalingBenchOptions o;
-        o.scratch_dir = scratch;
-        o.progress = LogProgress;
-        return bench::RunScalingBench(o);
-      },
-      kScalingOutput);
-  RunInto<bench::BalanceBenchResult>(
-      "balance", args, &report, &failures,
-      [&](const std::string& scratch) {
-        bench::BalanceBenchOptions o;
-        o.scratch_dir = scratch;
-        o.progress = LogProgress;
-        return bench::RunBalanceBench(o);
-      },
-      kBalanceOutput);
-  RunInto<bench::AblationResult>(
-      "ablations", args, &report, &failures,
-      [&](const std::string& scratch) {
-        bench::AblationOptions o;
-        o.scratch_dir = scratch;
-        o.progress = LogProgress;
-        return bench::RunAblationBench(o);
-      },
-      kAblationOutput);
-  RunInto<bench::ThroughputBenchResult>(
-      "throughput", args, &report, &failures,
-      [&](const std::string& scratch) {
-        bench::ThroughputBenchOptions o;
-        o.data_dir = args.data;
-        o.scratch_dir = scratch;
-        o.progress = LogProgress;
-        return bench::RunThroughputBench(o);
-      },
-      kThroughputOutput);
-  RunInto<bench::ServeBenchResult>(
-      "serve", args, &report, &failures,
-      [&](const std::string& scratch) {
-        bench::ServeBenchOptions o;
-        o.duration = std::chrono::milliseconds(1500);
-        o.scratch_dir = scratch;
-        o.progress = LogProgress;
-        return bench::RunServeBench(o);
-      },
-      kServeOutput);
+  const std::filesystem::path data(args.data);
+  bench::StagesBenchOptions stages;
+  stages.video = (data / "videos" / "one-by-one-person-detection.mp4").string();
+  stages.yolo_dir = (data / "models" / "yolo-fastest-1.1").string();
+  RunInto(args, &report, &failures, stages, bench::RunStagesBench, kStagesOutput);
+  bench::Table1Options table1;
+  table1.time_scale = args.time_scale;
+  RunInto(args, &report, &failures, table1, bench::RunTable1Bench, kTable1Output);
+  bench::EdgeBenchOptions edge;
+  edge.time_scale = args.time_scale;
+  RunInto(args, &report, &failures, edge, bench::RunEdgeBench, kEdgeOutput);
+  RunInto(args, &report, &failures, bench::ClientBenchOptions(), bench::RunClientBench,
+          kClientOutput);
+  RunInto(args, &report, &failures, bench::ScalingBenchOptions(), bench::RunScalingBench,
+          kScalingOutput);
+  RunInto(args, &report, &failures, bench::BalanceBenchOptions(), bench::RunBalanceBench,
+          kBalanceOutput);
+  RunInto(args, &report, &failures, bench::AblationOptions(), bench::RunAblationBench,
+          kAblationOutput);
+  bench::ThroughputBenchOptions throughput;
+  throughput.data_dir = args.data;
+  RunInto(args, &report, &failures, throughput, bench::RunThroughputBench, kThroughputOutput);
+  bench::ServeBenchOptions serve;
+  serve.duration = std::chrono::milliseconds(1500);
+  RunInto(args, &report, &failures, serve, bench::RunServeBench, kServeOutput);
   const double minutes =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
   report.AddSection("Run", fmt::format("All scenarios took {:.1f} minutes.\n", minutes));
