@@ -156,9 +156,8 @@ struct AsyncCascade::Impl {
     while (true) {
       std::optional<DecodedFrame> item;
       if (std::optional<Clock::TimePoint> deadline = batcher.Deadline()) {
-        const auto real = std::chrono::steady_clock::now() + (*deadline - clock->Now());
         bool timed_out = false;
-        item = queue.PopUntil(real, &timed_out);
+        item = queue.PopUntil(clock, *deadline, &timed_out);
         if (timed_out) {
           if (auto batch = batcher.Flush()) SubmitSpecialized(std::move(*batch));
           continue;

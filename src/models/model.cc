@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "models/signature.h"
 
 namespace dnoscope::models {
 namespace {
@@ -142,32 +143,26 @@ absl::StatusOr<std::vector<Tensor>> SelectOutputs(const ModelMetadata& model,
 absl::StatusOr<std::vector<BoxDetection>> Detect(Model& model, const cv::Mat& bgr,
                                                  int64_t frame_index) {
   DNS_RETURN_IF_ERROR(CheckImage(bgr));
+  DNS_ASSIGN_OR_RETURN(const DetectorSignature sig, DetectorSignatureOf(model.metadata()));
   std::vector<Tensor> inputs;
-  inputs.push_back(ImageToTensor(bgr));
-  const int64_t index[] = {frame_index};
-  inputs.push_back(Tensor::Int64(kFrameIndexInput, {1}, index));
-  DNS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.Infer(inputs));
-  const Tensor* detections = FindTensor(outputs, kDetectionsOutput);
-  if (detections == nullptr) {
-    return absl::InternalError(fmt::format("model '{}' returned no '{}' output",
-                                           model.metadata().name, kDetectionsOutput));
+  inputs.push_back(ImageToTensor(bgr, sig.image_input));
+  if (sig.takes_frame_index) {
+    const int64_t index[] = {frame_index};
+    inputs.push_back(Tensor::Int64(kFrameIndexInput, {1}, index));
   }
-  return DetectionsFromTensor(*detections);
+  DNS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs,
+                       model.InferSelected(inputs, {sig.detections_output}));
+  return DetectionsFromOutputs(sig, outputs, model.metadata().name);
 }
 
 absl::StatusOr<std::vector<float>> Classify(Model& model, const std::vector<cv::Mat>& bgr,
                                             std::span<const int64_t> frame_indices) {
   const ModelMetadata& meta = model.metadata();
-  bool wants_index = false;
-  for (const TensorSpec& s : meta.inputs) wants_index |= s.name == kFrameIndexInput;
-  if (wants_index && frame_indices.size() != bgr.size()) {
+  DNS_ASSIGN_OR_RETURN(const ClassifierSignature sig, ClassifierSignatureOf(meta));
+  if (sig.takes_frame_index && frame_indices.size() != bgr.size()) {
     return absl::InvalidArgumentError(
         fmt::format("model '{}' needs a frame index per image ({} images, {} indices)", meta.name,
                     bgr.size(), frame_indices.size()));
-  }
-  if (meta.inputs.empty() || meta.outputs.empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}' declares no classifier input/output", meta.name));
   }
   for (const cv::Mat& image : bgr) {
     DNS_RETURN_IF_ERROR(CheckImage(image));
@@ -182,20 +177,13 @@ absl::StatusOr<std::vector<float>> Classify(Model& model, const std::vector<cv::
   for (size_t begin = 0; begin < bgr.size(); begin += chunk) {
     const size_t end = std::min(bgr.size(), begin + chunk);
     std::vector<cv::Mat> part(bgr.begin() + begin, bgr.begin() + end);
-    std::vector<Tensor> inputs;
-    inputs.push_back(ImagesToBatchTensor(part, meta.inputs[0].name));
-    if (wants_index) {
-      inputs.push_back(Tensor::Int64(kFrameIndexInput, {static_cast<int64_t>(part.size())},
-                                     frame_indices.subspan(begin, end - begin)));
-    }
-    DNS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.Infer(inputs));
-    const Tensor* out = FindTensor(outputs, meta.outputs[0].name);
-    if (out == nullptr || out->dtype != DataType::kFp32 ||
-        out->NumElements() != static_cast<int64_t>(part.size()) || !out->Validate().ok()) {
-      return absl::InternalError(fmt::format("model '{}' did not return FP32 [{},1] '{}'",
-                                             meta.name, part.size(), meta.outputs[0].name));
-    }
-    std::span<const float> values = out->Values<float>();
+    std::vector<Tensor> inputs = ClassifierInputs(
+        sig, part,
+        sig.takes_frame_index ? frame_indices.subspan(begin, end - begin) : frame_indices);
+    DNS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs,
+                         model.InferSelected(inputs, {sig.confidence_output}));
+    DNS_ASSIGN_OR_RETURN(std::vector<float> values,
+                         ConfidencesFromOutputs(sig, outputs, part.size(), meta.name));
     confidences.insert(confidences.end(), values.begin(), values.end());
   }
   return confidences;

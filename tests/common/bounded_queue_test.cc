@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "testing/fake_clock.h"
 
 namespace dnoscope {
 namespace {
@@ -44,50 +45,52 @@ TEST(BoundedQueueTest, ProducerBlockedByFullQueueDeliversEverythingInOrder) {
   for (int i = 0; i < kItems; ++i) EXPECT_EQ(got[i], i);
 }
 
-}  // namespace
-}  // namespace dnoscope
-
-namespace dnoscope {
-namespace {
-
 TEST(BoundedQueuePopUntilTest, ReturnsQueuedItemsEvenPastTheDeadline) {
+  testing::FakeClock clock;
   BoundedQueue<int> q(4);
   ASSERT_TRUE(q.Push(5));
   bool timed_out = true;
-  std::optional<int> item = q.PopUntil(std::chrono::steady_clock::now(), &timed_out);
+  std::optional<int> item = q.PopUntil(&clock, clock.Now(), &timed_out);
   ASSERT_TRUE(item.has_value());
   EXPECT_EQ(*item, 5);
   EXPECT_FALSE(timed_out);
 }
 
-TEST(BoundedQueuePopUntilTest, TimesOutWhenNothingArrives) {
+TEST(BoundedQueuePopUntilTest, TimesOutWhenTheClockReachesTheDeadline) {
+  testing::FakeClock clock;
   BoundedQueue<int> q(4);
+  const Clock::TimePoint deadline = clock.Now() + std::chrono::milliseconds(5);
   bool timed_out = false;
-  EXPECT_FALSE(q.PopUntil(std::chrono::steady_clock::now() + std::chrono::milliseconds(5),
-                          &timed_out)
-                   .has_value());
+  std::optional<int> item;
+  std::thread consumer([&] { item = q.PopUntil(&clock, deadline, &timed_out); });
+  ASSERT_TRUE(clock.BlockUntilWaiters(1));
+  clock.Advance(std::chrono::milliseconds(4));  // not yet
+  EXPECT_EQ(clock.NextDeadline(), deadline);
+  clock.Advance(std::chrono::milliseconds(1));
+  consumer.join();
+  EXPECT_FALSE(item.has_value());
   EXPECT_TRUE(timed_out);
 }
 
 TEST(BoundedQueuePopUntilTest, ClosedAndDrainedIsNotATimeout) {
+  testing::FakeClock clock;
   BoundedQueue<int> q(4);
   q.Close();
   bool timed_out = true;
-  EXPECT_FALSE(q.PopUntil(std::chrono::steady_clock::now() + std::chrono::seconds(60), &timed_out)
-                   .has_value());
+  EXPECT_FALSE(q.PopUntil(&clock, clock.Now() + std::chrono::seconds(60), &timed_out).has_value());
   EXPECT_FALSE(timed_out);
 }
 
 TEST(BoundedQueuePopUntilTest, WakesForAnItemPushedWhileWaiting) {
+  testing::FakeClock clock;
   BoundedQueue<int> q(4);
-  std::thread producer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    q.Push(9);
-  });
   bool timed_out = true;
-  std::optional<int> item =
-      q.PopUntil(std::chrono::steady_clock::now() + std::chrono::seconds(60), &timed_out);
-  producer.join();
+  std::optional<int> item;
+  std::thread consumer(
+      [&] { item = q.PopUntil(&clock, clock.Now() + std::chrono::seconds(60), &timed_out); });
+  ASSERT_TRUE(clock.BlockUntilWaiters(1));  // the consumer waits; no time passes
+  ASSERT_TRUE(q.Push(9));
+  consumer.join();
   ASSERT_TRUE(item.has_value());
   EXPECT_EQ(*item, 9);
   EXPECT_FALSE(timed_out);

@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/backends/replay.h"
 #include "opencv2/imgcodecs.hpp"
+#include "testing/fake_clock.h"
 #include "testing/test_env.h"
 
 namespace dnoscope::models {
@@ -25,21 +27,6 @@ constexpr char kLabels[] =
     "0,person,0.9,10,20,30,40\n"
     "0,car,0.8,100,100,200,150\n"
     "2,person,0.7,50,60,70,80\n";
-
-// Records requested sleeps instead of sleeping.
-class RecordingClock final : public Clock {
- public:
-  TimePoint Now() const override { return now_; }
-  void SleepFor(Duration d) override {
-    now_ += d;
-    slept_ += d;
-  }
-  Duration slept() const { return slept_; }
-
- private:
-  TimePoint now_{};
-  Duration slept_{0};
-};
 
 ModelSpec Spec(const std::string& model, const std::string& repository = "") {
   ModelSpec spec;
@@ -184,14 +171,22 @@ TEST_F(ModelRepositoryTest, ReplaySleepsItsServiceTimeOnTheInjectedClock) {
   config.backend = "replay";
   config.labels_file = "labels.csv";
   config.replay.service_time_ms = 250;
-  RecordingClock clock;
+  testing::FakeClock clock;
+  const Clock::TimePoint start = clock.Now();
   auto model = CreateModel(config, dir_.File("ref/1"), 1, &clock);
   ASSERT_TRUE(model.ok()) << model.status();
   const int64_t frame[] = {2};
   std::vector<Tensor> inputs = {Tensor::Int64(kFrameIndexInput, {1}, frame)};
-  ASSERT_TRUE((*model)->Infer(inputs).ok());
-  ASSERT_TRUE((*model)->Infer(inputs).ok());
-  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(500));
+  std::thread caller([&] {
+    EXPECT_TRUE((*model)->Infer(inputs).ok());
+    EXPECT_TRUE((*model)->Infer(inputs).ok());
+  });
+  for (int call = 1; call <= 2; ++call) {
+    ASSERT_TRUE(clock.BlockUntilWaiters(1));
+    EXPECT_EQ(clock.NextDeadline(), start + call * std::chrono::milliseconds(250));
+    clock.Advance(std::chrono::milliseconds(250));
+  }
+  caller.join();
 }
 
 TEST(ModelRepositoryOpenTest, MissingRootIsNotFound) {

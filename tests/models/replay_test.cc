@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <numeric>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -223,11 +224,22 @@ TEST_F(ReplayClassifierTest, SleepsTheServiceTimeOncePerBatchOnTheInjectedClock)
   const Clock::TimePoint start = clock.Now();
   auto model = CreateModel(config, dir_.File("spec/1"), 1, &clock);
   ASSERT_TRUE(model.ok()) << model.status();
-  EXPECT_THAT(Confidences(**model, {0, 1, 2}), ElementsAre(FloatEq(0.9f), 0.0f, FloatEq(0.7f)));
-  EXPECT_EQ(clock.Now() - start, std::chrono::milliseconds(40));
-  EXPECT_THAT(Confidences(**model, {3}), ElementsAre(FloatEq(0.95f)));
-  EXPECT_EQ(clock.Now() - start, std::chrono::milliseconds(80));
-  // A refused request costs nothing.
+  std::vector<float> first, second;
+  std::thread caller([&] {
+    first = Confidences(**model, {0, 1, 2});
+    second = Confidences(**model, {3});
+  });
+  // Each batch sleeps its service time once, on the fake clock.
+  ASSERT_TRUE(clock.BlockUntilWaiters(1));
+  EXPECT_EQ(clock.NextDeadline(), start + std::chrono::milliseconds(40));
+  clock.Advance(std::chrono::milliseconds(40));
+  ASSERT_TRUE(clock.BlockUntilWaiters(1));
+  EXPECT_EQ(clock.NextDeadline(), start + std::chrono::milliseconds(80));
+  clock.Advance(std::chrono::milliseconds(40));
+  caller.join();
+  EXPECT_THAT(first, ElementsAre(FloatEq(0.9f), 0.0f, FloatEq(0.7f)));
+  EXPECT_THAT(second, ElementsAre(FloatEq(0.95f)));
+  // A refused request costs nothing: it returns without waiting on the clock.
   EXPECT_FALSE((*model)->Infer(WithoutInput(Request({0}), kFrameIndexInput)).ok());
   EXPECT_EQ(clock.Now() - start, std::chrono::milliseconds(80));
 }
