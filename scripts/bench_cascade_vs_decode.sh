@@ -13,7 +13,8 @@ mkdir -p "$OUT"
 # replay_repo DIR LABELS: a repository whose model "replay" answers from LABELS at no cost.
 replay_repo() {
   mkdir -p "$1/replay/1"
-  printf '{"backend": "replay", "files": {"labels": "%s"}}\n' "$(realpath "$2")" > "$1/replay/config.json"
+  printf '{"backend": "replay", "files": {"labels": "%s"}, "replay": {"object_name": "person"}}\n' \
+    "$(realpath "$2")" > "$1/replay/config.json"
 }
 
 measure() {  # NAME VIDEO REPO THRESHOLD

@@ -1,7 +1,8 @@
-// `dnoscope run`: the cascade over a video, local or distributed. A
-// --specialized/--reference value starting with http:// makes that stage
-// remote (model servers, load-balanced); the difference detector and
-// decoding always run here.
+// `dnoscope run`: the cascade over a video. Each model stage runs in this
+// process (a worker thread per stage, the embedded default) or, when its
+// --specialized/--reference value is a list of http:// URLs, on model
+// servers (load-balanced); decoding and the difference detector always run
+// here. Both kinds of stage go through the same engine and policy.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -12,12 +13,12 @@
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "common_options.h"
-#include "distributed/async_cascade.h"
 #include "distributed/remote_stage.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "labels/prediction_csv.h"
 #include "models/backends/backend_util.h"
+#include "models/local_stage.h"
 #include "spdlog/spdlog.h"
 
 namespace dnoscope::app {
@@ -156,9 +157,10 @@ absl::StatusOr<client::RemoteModelOptions> ToRemoteOptions(const RunArgs& a) {
 }
 
 // A stage on model servers (`target` is the URL list) or in this process.
-absl::StatusOr<std::unique_ptr<distributed::ModelStage>> MakeStage(
-    const std::string& target, const models::ModelSpec& spec, const std::string& repository,
-    client::RemoteModelOptions remote) {
+absl::StatusOr<std::unique_ptr<models::ModelStage>> MakeStage(const std::string& target,
+                                                              const models::ModelSpec& spec,
+                                                              const std::string& repository,
+                                                              client::RemoteModelOptions remote) {
   if (IsUrl(target)) {
     DNS_ASSIGN_OR_RETURN(std::vector<client::Endpoint> endpoints,
                          distributed::ParseEndpointList(target));
@@ -174,45 +176,60 @@ absl::StatusOr<std::unique_ptr<distributed::ModelStage>> MakeStage(
   models::ModelSpec local = spec;
   local.repository = repository;
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::LoadModel(local));
-  return distributed::MakeLocalStage(std::move(model));
+  return models::MakeLocalStage(std::move(model));
 }
 
-struct RunOutcome {
-  absl::StatusOr<cascade::CascadeSummary> summary;
-  std::optional<distributed::DistributedReport> report;
-};
-
-// Runs with the stages on model servers (and/or local threads).
-absl::StatusOr<RunOutcome> RunDistributed(const RunArgs& a, const cascade::CascadeConfig& config,
-                                          video::FrameSource& source,
-                                          const cascade::ResultCallback& on_result,
-                                          std::optional<ProgressReporter>& progress) {
-  DNS_ASSIGN_OR_RETURN(client::RemoteModelOptions remote, ToRemoteOptions(a));
-  distributed::AsyncCascadeOptions options;
+absl::StatusOr<cascade::CascadeOptions> ToCascadeOptions(const RunArgs& a) {
+  cascade::CascadeOptions options;
   options.max_window_frames = a.window;
   options.max_model_frames = a.max_model_frames;
   options.specialized_batching.max_batch = a.max_batch;
   options.specialized_batching.max_delay =
       std::chrono::microseconds(static_cast<int64_t>(a.max_delay_ms * 1000));
   DNS_ASSIGN_OR_RETURN(options.reference_payload.format,
-                       distributed::ParsePayloadFormat(a.reference_payload));
+                       cascade::ParsePayloadFormat(a.reference_payload));
   options.reference_payload.jpeg_quality = a.jpeg_quality;
   if (!a.reference_resize.empty()) {
     DNS_RETURN_IF_ERROR(ParseResolution(a.reference_resize, &options.reference_payload.resize_width,
                                         &options.reference_payload.resize_height));
   }
-  std::unique_ptr<distributed::ModelStage> specialized;
+  return options;
+}
+
+// The cascade's stages, owned for the run.
+struct OwnedStages {
+  std::unique_ptr<models::ModelStage> specialized;
+  std::unique_ptr<models::ModelStage> reference;
+  cascade::Stages view() const { return {specialized.get(), reference.get()}; }
+};
+
+absl::StatusOr<OwnedStages> MakeStages(const RunArgs& a, const cascade::CascadeConfig& config) {
+  DNS_ASSIGN_OR_RETURN(client::RemoteModelOptions remote, ToRemoteOptions(a));
+  OwnedStages stages;
   if (config.specialized_enabled()) {
-    DNS_ASSIGN_OR_RETURN(specialized, MakeStage(a.specialized, config.specialized,
-                                                config.model_repository, remote));
-    spdlog::info("specialized stage: {}", specialized->Describe());
+    DNS_ASSIGN_OR_RETURN(stages.specialized, MakeStage(a.specialized, config.specialized,
+                                                       config.model_repository, remote));
+    spdlog::info("specialized stage: {}", stages.specialized->Describe());
   }
-  DNS_ASSIGN_OR_RETURN(auto reference,
+  DNS_ASSIGN_OR_RETURN(stages.reference,
                        MakeStage(a.reference, config.reference, config.model_repository, remote));
-  spdlog::info("reference stage: {}", reference->Describe());
-  DNS_ASSIGN_OR_RETURN(auto cascade,
-                       distributed::AsyncCascade::Create(config, options, std::move(specialized),
-                                                         std::move(reference)));
+  spdlog::info("reference stage: {}", stages.reference->Describe());
+  return stages;
+}
+
+struct RunOutcome {
+  absl::StatusOr<cascade::CascadeSummary> summary;
+  cascade::RunReport report;
+};
+
+// Runs the cascade over `source` with the stages the arguments name.
+absl::StatusOr<RunOutcome> RunCascade(const RunArgs& a, const cascade::CascadeConfig& config,
+                                      video::FrameSource& source,
+                                      const cascade::ResultCallback& on_result,
+                                      std::optional<ProgressReporter>& progress) {
+  DNS_ASSIGN_OR_RETURN(cascade::CascadeOptions options, ToCascadeOptions(a));
+  DNS_ASSIGN_OR_RETURN(OwnedStages stages, MakeStages(a, config));
+  DNS_ASSIGN_OR_RETURN(auto cascade, cascade::Cascade::Create(config, options, stages.view()));
   // The in-flight figures take the stages' locks: refresh them a few times a second.
   std::string in_flight;
   Clock::TimePoint next_refresh{};
@@ -225,7 +242,7 @@ absl::StatusOr<RunOutcome> RunDistributed(const RunArgs& a, const cascade::Casca
     }
     progress->Update(s.frames, cascade::StatusShareLine(s) + " | in flight " + in_flight);
   };
-  RunOutcome outcome{cascade->Run(source, on_result, on_progress), std::nullopt};
+  RunOutcome outcome{cascade->Run(source, on_result, on_progress), {}};
   outcome.report = cascade->report();
   return outcome;
 }
@@ -236,7 +253,6 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
     DNS_ASSIGN_OR_RETURN(config, cascade::ReadCascadeConfig(a.config_path));
   }
   DNS_RETURN_IF_ERROR(ApplyOverrides(app, a, &config));
-  const bool distributed = IsUrl(a.reference) || IsUrl(a.specialized);
   if (IsUrl(a.reference)) {
     DNS_ASSIGN_OR_RETURN(config.reference.model,
                          RemoteModelName(a.reference_model, config.reference.model, "reference"));
@@ -265,39 +281,17 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   auto on_result = [&](const labels::FrameResult& r) {
     return writer ? writer->Write(r) : absl::OkStatus();
   };
-  RunOutcome outcome{absl::UnknownError("not run"), std::nullopt};
-  if (distributed) {
-    absl::StatusOr<RunOutcome> ran = RunDistributed(a, config, *source, on_result, progress);
-    if (!ran.ok()) {
-      if (writer) (void)writer->Close();
-      return ran.status();
-    }
-    outcome = *std::move(ran);
-  } else {
-    models::ModelSpec reference_spec = config.reference;
-    reference_spec.repository = config.model_repository;
-    DNS_ASSIGN_OR_RETURN(auto reference, models::LoadModel(reference_spec));
-    std::unique_ptr<models::Model> specialized;
-    if (config.specialized_enabled()) {
-      models::ModelSpec spec = config.specialized;
-      spec.repository = config.model_repository;
-      DNS_ASSIGN_OR_RETURN(specialized, models::LoadModel(spec));
-    }
-    DNS_ASSIGN_OR_RETURN(auto cascade,
-                         cascade::Cascade::Create(config, {}, std::move(specialized),
-                                                  std::move(reference), Clock::Real()));
-    auto on_progress = [&](const cascade::CascadeSummary& s) {
-      if (progress) progress->Update(s.frames, cascade::StatusShareLine(s));
-    };
-    outcome.summary = cascade->Run(*source, on_result, on_progress);
+  absl::StatusOr<RunOutcome> ran = RunCascade(a, config, *source, on_result, progress);
+  if (!ran.ok()) {
+    if (writer) (void)writer->Close();
+    return ran.status();
   }
+  RunOutcome& outcome = *ran;
   progress.reset();
   if (writer) DNS_RETURN_IF_ERROR(writer->Close());
   absl::StatusOr<cascade::CascadeSummary>& summary = outcome.summary;
   if (!summary.ok()) {
-    if (outcome.report) {
-      std::fputs(distributed::ReportToTable(*outcome.report).c_str(), stderr);
-    }
+    std::fputs(cascade::ReportToTable(outcome.report).c_str(), stderr);
     return summary.status();
   }
   if (a.compare_decode) {
@@ -309,13 +303,11 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   }
   std::FILE* table_out = a.out == "-" ? stderr : stdout;
   std::fputs(cascade::SummaryToTable(*summary, info).c_str(), table_out);
-  if (outcome.report) {
-    std::fputs(distributed::ReportToTable(*outcome.report).c_str(), table_out);
-  }
+  std::fputs(cascade::ReportToTable(outcome.report).c_str(), table_out);
   if (!a.summary_json.empty()) {
     nlohmann::json j = nlohmann::json::parse(cascade::SummaryToJson(*summary, info));
-    if (outcome.report) j["distributed"] = nlohmann::json::parse(
-        distributed::ReportToJson(*outcome.report));
+    // "distributed" for compatibility: local stages report here too.
+    j["distributed"] = nlohmann::json::parse(cascade::ReportToJson(outcome.report));
     std::ofstream json(a.summary_json);
     json << j.dump(2) << "\n";
     if (!json) return absl::PermissionDeniedError(fmt::format("cannot write '{}'", a.summary_json));
@@ -324,7 +316,7 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
 }
 
 void AddDistributedOptions(CLI::App* sub, RunArgs* a) {
-  const char* group = "Distributed run (when --specialized or --reference is a URL list)";
+  const char* group = "Stages: batching, payload and reorder window (every run); servers, protocol and retries (stages given as URL lists)";
   auto add = [&](const char* flag, auto* target, const char* help) {
     return sub->add_option(flag, *target, help)->group(group)->capture_default_str();
   };

@@ -35,7 +35,7 @@ struct Variant {
   int specialized_batch = 8;
   // How long a partial specialized batch may wait for more frames.
   std::chrono::milliseconds specialized_delay{2};
-  distributed::PayloadOptions payload;
+  cascade::PayloadOptions payload;
   client::WireFormat reference_wire = client::WireFormat::kKserveBinary;
   int max_model_frames = 64;
   int max_in_flight_per_endpoint = 64;
@@ -90,8 +90,8 @@ TableSpec PayloadTable() {
   TableSpec t{.name = "payload", .stage = "reference", .reference_ms = {0, 0}};
   t.variants.push_back({.label = "raw (kserve binary)"});
   t.variants.push_back(
-      {.label = "jpeg q90", .payload = {.format = distributed::PayloadFormat::kJpeg}});
-  t.variants.push_back({.label = "png", .payload = {.format = distributed::PayloadFormat::kPng}});
+      {.label = "jpeg q90", .payload = {.format = cascade::PayloadFormat::kJpeg}});
+  t.variants.push_back({.label = "png", .payload = {.format = cascade::PayloadFormat::kPng}});
   t.variants.push_back(
       {.label = "raw (kserve json)", .reference_wire = client::WireFormat::kKserveJson});
   return t;
@@ -164,7 +164,7 @@ struct Fleets {
 
 absl::StatusOr<AblationRow> RunVariant(const ReplayWorkload& w, const Fleets& fleets,
                                        const Variant& v) {
-  distributed::AsyncCascadeOptions options;
+  cascade::CascadeOptions options;
   options.max_model_frames = v.max_model_frames;
   options.specialized_batching.max_batch = v.specialized_batch;
   options.specialized_batching.max_delay = v.specialized_delay;
@@ -185,9 +185,9 @@ absl::StatusOr<AblationRow> RunVariant(const ReplayWorkload& w, const Fleets& fl
 
 int64_t EndpointRequests(const CascadeRunStats& s, const std::string& stage,
                          const std::string& endpoint) {
-  const distributed::StageReport* report = FindStageReport(s.report, stage);
+  const cascade::StageReport* report = FindStageReport(s.report, stage);
   if (report == nullptr) return 0;
-  for (const distributed::StageEndpointStats& e : report->stats.endpoints) {
+  for (const models::StageEndpointStats& e : report->stats.endpoints) {
     if (e.name == endpoint) return e.requests;
   }
   return 0;
@@ -233,19 +233,19 @@ absl::Status CheckOptions(const AblationOptions& o) {
   return absl::OkStatus();
 }
 
-const distributed::StageReport& Stage(const AblationTable& t, const AblationRow& row) {
-  static const distributed::StageReport kNone;
-  const distributed::StageReport* s = FindStageReport(row.run.report, t.stage);
+const cascade::StageReport& Stage(const AblationTable& t, const AblationRow& row) {
+  static const cascade::StageReport kNone;
+  const cascade::StageReport* s = FindStageReport(row.run.report, t.stage);
   return s == nullptr ? kNone : *s;
 }
 
-std::string Note(const AblationRow& row, const distributed::StageReport& s) {
+std::string Note(const AblationRow& row, const cascade::StageReport& s) {
   if (row.slow_server_requests < 0) return "";
   return fmt::format("slow server {} ({:.0f}%)", row.slow_server_requests,
                      s.requests > 0 ? 100.0 * row.slow_server_requests / s.requests : 0);
 }
 
-Json LatencyJson(const distributed::LatencySummary& l) {
+Json LatencyJson(const cascade::LatencySummary& l) {
   return {{"count", l.count},
           {"p50_ms", l.p50_ms},
           {"p90_ms", l.p90_ms},
@@ -292,7 +292,7 @@ std::string FormatAblationBench(const AblationResult& r) {
                        "wall s", "frames/s", t.stage == "reference" ? "ref req" : "spec req",
                        "fr/req", "MB sent", "p50 ms", "p99 ms", "e2e p99 ms", "");
     for (const AblationRow& row : t.rows) {
-      const distributed::StageReport& s = Stage(t, row);
+      const cascade::StageReport& s = Stage(t, row);
       out += fmt::format(
           "{:<22} {:>7.2f} {:>9.1f} {:>9} {:>8.2f} {:>9.1f} {:>8.2f} {:>8.2f} {:>10.1f}  {}\n",
           row.variant, row.run.wall_seconds, row.run.frames_per_second, s.requests,
@@ -318,8 +318,8 @@ std::string AblationBenchCsv(const AblationResult& r) {
       "bytes_sent,p50_ms,p90_ms,p99_ms,max_ms,e2e_p50_ms,e2e_p99_ms,slow_server_requests\n";
   for (const AblationTable& t : r.tables) {
     for (const AblationRow& row : t.rows) {
-      const distributed::StageReport& s = Stage(t, row);
-      const distributed::LatencySummary& e2e = row.run.report.end_to_end_latency;
+      const cascade::StageReport& s = Stage(t, row);
+      const cascade::LatencySummary& e2e = row.run.report.end_to_end_latency;
       out += fmt::format(
           "{},\"{}\",{},{:.4f},{:.2f},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{}\n",
           t.name, row.variant, row.run.frames, row.run.wall_seconds, row.run.frames_per_second,
@@ -335,7 +335,7 @@ std::string AblationBenchJson(const AblationResult& r) {
   for (const AblationTable& t : r.tables) {
     Json rows = Json::array();
     for (const AblationRow& row : t.rows) {
-      const distributed::StageReport& s = Stage(t, row);
+      const cascade::StageReport& s = Stage(t, row);
       Json j = {{"variant", row.variant},
                 {"frames", row.run.frames},
                 {"wall_seconds", row.run.wall_seconds},
@@ -346,7 +346,7 @@ std::string AblationBenchJson(const AblationResult& r) {
                 {"bytes_sent", s.bytes_sent},
                 {"latency", LatencyJson(s.latency)},
                 {"end_to_end_latency", LatencyJson(row.run.report.end_to_end_latency)},
-                {"report", Json::parse(distributed::ReportToJson(row.run.report))},
+                {"report", Json::parse(cascade::ReportToJson(row.run.report))},
                 {"checks", row.run.checks}};
       if (row.slow_server_requests >= 0) j["slow_server_requests"] = row.slow_server_requests;
       rows.push_back(std::move(j));

@@ -9,14 +9,27 @@
 
 namespace dnoscope::bench {
 
+absl::StatusOr<OwnedCascade> MakeOwnedCascade(const cascade::CascadeConfig& config,
+                                              const cascade::CascadeOptions& options,
+                                              std::unique_ptr<models::ModelStage> specialized,
+                                              std::unique_ptr<models::ModelStage> reference) {
+  OwnedCascade owned;
+  owned.specialized = std::move(specialized);
+  owned.reference = std::move(reference);
+  DNS_ASSIGN_OR_RETURN(owned.cascade,
+                       cascade::Cascade::Create(config, options,
+                                                {owned.specialized.get(), owned.reference.get()}));
+  return owned;
+}
+
 absl::StatusOr<CascadeRunStats> RunAsyncCascadeTimed(
-    const cascade::CascadeConfig& config, const distributed::AsyncCascadeOptions& options,
-    std::unique_ptr<distributed::ModelStage> specialized,
-    std::unique_ptr<distributed::ModelStage> reference, const std::string& video, int64_t frames,
+    const cascade::CascadeConfig& config, const cascade::CascadeOptions& options,
+    std::unique_ptr<models::ModelStage> specialized,
+    std::unique_ptr<models::ModelStage> reference, const std::string& video, int64_t frames,
     std::vector<labels::FrameResult>* rows) {
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<distributed::AsyncCascade> cascade,
-                       distributed::AsyncCascade::Create(config, options, std::move(specialized),
-                                                         std::move(reference)));
+  DNS_ASSIGN_OR_RETURN(OwnedCascade cascade, MakeOwnedCascade(config, options,
+                                                              std::move(specialized),
+                                                              std::move(reference)));
   video::FrameSourceOptions source_options;
   source_options.uri = video;
   source_options.range.end = frames;
@@ -45,7 +58,7 @@ absl::StatusOr<CascadeRunStats> RunAsyncCascadeTimed(
   if (summary.status_counts != s.status_counts) {
     s.checks.push_back("summary status counts differ from the rows' statuses");
   }
-  const distributed::StageReport* ref = FindStageReport(s.report, "reference");
+  const cascade::StageReport* ref = FindStageReport(s.report, "reference");
   const int64_t ref_rows = StatusCount(s, labels::FrameStatus::kReference);
   if ((ref == nullptr ? 0 : ref->frames) != ref_rows) {
     s.checks.push_back(fmt::format("reference stage frames {} != {} reference rows",
@@ -74,9 +87,9 @@ std::vector<client::Endpoint> FleetEndpoints(
   return endpoints;
 }
 
-const distributed::StageReport* FindStageReport(const distributed::DistributedReport& report,
+const cascade::StageReport* FindStageReport(const cascade::RunReport& report,
                                                 const std::string& stage) {
-  for (const distributed::StageReport& s : report.stages) {
+  for (const cascade::StageReport& s : report.stages) {
     if (s.stage == stage) return &s;
   }
   return nullptr;

@@ -1,4 +1,4 @@
-// Helpers shared by `bench edge` and `bench ablations`: run an AsyncCascade
+// Helpers shared by `bench edge` and `bench ablations`: run a cascade
 // once over the first frames of a video and measure it, and start a fleet
 // of label-replay servers for one model.
 //
@@ -15,11 +15,28 @@
 #include "bench/replay_fleet.h"
 #include "cascade/cascade_config.h"
 #include "client/endpoint.h"
-#include "distributed/async_cascade.h"
-#include "distributed/model_stage.h"
+#include "cascade/cascade.h"
+#include "models/model_stage.h"
 #include "labels/prediction_csv.h"
 
 namespace dnoscope::bench {
+
+// A cascade with the stages it runs on, owned together (the cascade is
+// destroyed first).
+struct OwnedCascade {
+  std::unique_ptr<models::ModelStage> specialized;
+  std::unique_ptr<models::ModelStage> reference;
+  std::unique_ptr<cascade::Cascade> cascade;
+  cascade::Cascade* operator->() const { return cascade.get(); }
+  cascade::Cascade& operator*() const { return *cascade; }
+};
+
+// Creates the cascade over `specialized` (may be null when the config has
+// none) and `reference`. Errors as cascade::Cascade::Create.
+absl::StatusOr<OwnedCascade> MakeOwnedCascade(const cascade::CascadeConfig& config,
+                                              const cascade::CascadeOptions& options,
+                                              std::unique_ptr<models::ModelStage> specialized,
+                                              std::unique_ptr<models::ModelStage> reference);
 
 // Runs `config` with the two stages (owned; `specialized` may be null when
 // the config has no specialized model) over frames [0, frames) of `video`.
@@ -27,9 +44,9 @@ namespace dnoscope::bench {
 // order or not matching the summary. With `rows` non-null, appends every
 // row to it. Errors: creating the cascade, opening the video, the run's.
 absl::StatusOr<CascadeRunStats> RunAsyncCascadeTimed(
-    const cascade::CascadeConfig& config, const distributed::AsyncCascadeOptions& options,
-    std::unique_ptr<distributed::ModelStage> specialized,
-    std::unique_ptr<distributed::ModelStage> reference, const std::string& video, int64_t frames,
+    const cascade::CascadeConfig& config, const cascade::CascadeOptions& options,
+    std::unique_ptr<models::ModelStage> specialized,
+    std::unique_ptr<models::ModelStage> reference, const std::string& video, int64_t frames,
     std::vector<labels::FrameResult>* rows = nullptr);
 
 // One ReplayServer per entry of `service_ms`, each serving `model` with
@@ -42,7 +59,7 @@ std::vector<client::Endpoint> FleetEndpoints(
     const std::vector<std::unique_ptr<ReplayServer>>& fleet);
 
 // The report of `stage` ("specialized" or "reference"); nullptr when absent.
-const distributed::StageReport* FindStageReport(const distributed::DistributedReport& report,
+const cascade::StageReport* FindStageReport(const cascade::RunReport& report,
                                                 const std::string& stage);
 
 // Frames of each status in `s`.

@@ -8,7 +8,7 @@
 namespace dnoscope::bench {
 
 absl::StatusOr<std::unique_ptr<DelayedStage>> DelayedStage::Create(
-    std::unique_ptr<distributed::ModelStage> inner, Clock::Duration delay, Clock* clock) {
+    std::unique_ptr<models::ModelStage> inner, Clock::Duration delay, Clock* clock) {
   if (inner == nullptr) return absl::InvalidArgumentError("DelayedStage needs an inner stage");
   if (delay < Clock::Duration::zero()) {
     return absl::InvalidArgumentError("DelayedStage delay must be >= 0");
@@ -17,7 +17,7 @@ absl::StatusOr<std::unique_ptr<DelayedStage>> DelayedStage::Create(
   return std::unique_ptr<DelayedStage>(new DelayedStage(std::move(inner), delay, clock));
 }
 
-DelayedStage::DelayedStage(std::unique_ptr<distributed::ModelStage> inner, Clock::Duration delay,
+DelayedStage::DelayedStage(std::unique_ptr<models::ModelStage> inner, Clock::Duration delay,
                            Clock* clock)
     : inner_(std::move(inner)), delay_(delay), clock_(clock) {
   // Started last: Loop reads the members above.
@@ -31,9 +31,9 @@ std::string DelayedStage::Describe() const {
                      std::chrono::duration<double, std::milli>(delay_).count());
 }
 
-void DelayedStage::InferAsync(std::vector<Tensor> inputs, Done done) {
+void DelayedStage::InferAsync(models::StageRequest request, Done done) {
   const Clock::TimePoint submit = clock_->Now();
-  inner_->InferAsync(std::move(inputs),
+  inner_->InferAsync(std::move(request),
                      [this, submit, done = std::move(done)](auto result) mutable {
                        OnReply(submit, std::move(done), std::move(result));
                      });
@@ -42,12 +42,12 @@ void DelayedStage::InferAsync(std::vector<Tensor> inputs, Done done) {
 void DelayedStage::OnReply(Clock::TimePoint submit, Done done,
                            absl::StatusOr<std::vector<Tensor>> result) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!stopping_) {
       // Time-stamped under the lock so that pending_ stays in reply order.
       pending_.push_back(
           {{submit, clock_->Now(), {}, result.ok()}, std::move(done), std::move(result)});
-      cv_.notify_all();
+      cv_.SignalAll();
       return;
     }
   }
@@ -55,15 +55,13 @@ void DelayedStage::OnReply(Clock::TimePoint submit, Done done,
 }
 
 void DelayedStage::Loop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   while (true) {
-    cv_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ || !pending_.empty();
-    });
+    while (!stopping_ && pending_.empty()) cv_.Wait(&mu_);
     if (stopping_) return;
-    const Clock::Duration left = pending_.front().times.reply + delay_ - clock_->Now();
-    if (left > Clock::Duration::zero()) {
-      cv_.wait_for(lock, left, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; });
+    const Clock::TimePoint due = pending_.front().times.reply + delay_;
+    if (clock_->Now() < due) {
+      clock_->WaitUntil(&mu_, &cv_, due);
       continue;
     }
     Pending p = std::move(pending_.front());
@@ -72,9 +70,9 @@ void DelayedStage::Loop() {
     // Recorded before `done`: a caller that waits for its last completion
     // then reads times() must find it.
     delivered_.push_back(p.times);
-    lock.unlock();
+    mu_.Unlock();
     p.done(std::move(p.result));
-    lock.lock();
+    mu_.Lock();
   }
 }
 
@@ -82,14 +80,14 @@ void DelayedStage::Shutdown() {
   std::call_once(shutdown_once_, [this] {
     inner_->Shutdown();
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     if (thread_.joinable()) thread_.join();
     std::deque<Pending> left;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       left.swap(pending_);
     }
     for (Pending& p : left) p.done(absl::CancelledError("delayed stage is shut down"));
@@ -97,7 +95,7 @@ void DelayedStage::Shutdown() {
 }
 
 std::vector<StageRequestTimes> DelayedStage::times() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return delivered_;
 }
 

@@ -14,7 +14,6 @@
 // stage's own delay thread (never inline from InferAsync).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -26,7 +25,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "common/clock.h"
-#include "distributed/model_stage.h"
+#include "common/mutex.h"
+#include "models/model_stage.h"
 
 namespace dnoscope::bench {
 
@@ -41,20 +41,19 @@ struct StageRequestTimes {
   bool ok = true;
 };
 
-class DelayedStage final : public distributed::ModelStage {
+class DelayedStage final : public models::ModelStage {
  public:
   // Wraps `inner` (owned; shut down with this stage). `delay` >= 0; `clock`
-  // (not owned; must outlive the stage) time-stamps, and real time paces
-  // the delay. InvalidArgument for a null inner stage or a negative delay.
+  // (not owned; must outlive the stage) time-stamps and paces the delay. InvalidArgument for a null inner stage or a negative delay.
   static absl::StatusOr<std::unique_ptr<DelayedStage>> Create(
-      std::unique_ptr<distributed::ModelStage> inner, Clock::Duration delay,
+      std::unique_ptr<models::ModelStage> inner, Clock::Duration delay,
       Clock* clock = Clock::Real());
   ~DelayedStage() override;
 
   const models::ModelMetadata& metadata() const override { return inner_->metadata(); }
   std::string Describe() const override;
-  void InferAsync(std::vector<Tensor> inputs, Done done) override;
-  distributed::StageStats stats() const override { return inner_->stats(); }
+  void InferAsync(models::StageRequest request, Done done) override;
+  models::StageStats stats() const override { return inner_->stats(); }
   // Shuts the inner stage down (its completions are queued here), then
   // fails what is still waiting for its delay with Cancelled. Idempotent.
   void Shutdown() override;
@@ -69,16 +68,16 @@ class DelayedStage final : public distributed::ModelStage {
     absl::StatusOr<std::vector<Tensor>> result;
   };
 
-  DelayedStage(std::unique_ptr<distributed::ModelStage> inner, Clock::Duration delay, Clock* clock);
+  DelayedStage(std::unique_ptr<models::ModelStage> inner, Clock::Duration delay, Clock* clock);
   void OnReply(Clock::TimePoint submit, Done done, absl::StatusOr<std::vector<Tensor>> result);
   void Loop();
 
-  const std::unique_ptr<distributed::ModelStage> inner_;
+  const std::unique_ptr<models::ModelStage> inner_;
   const Clock::Duration delay_;
   Clock* const clock_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable Mutex mu_;
+  CondVar cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Replies in arrival order; with a fixed delay also in due order.
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/status/status.h"
+#include "bench/cascade_run.h"
 #include "bench/replay_fleet.h"
 #include "cascade/cascade.h"
 #include "client/http_client.h"
@@ -20,7 +21,7 @@ namespace dnoscope::bench {
 namespace {
 
 namespace fs = std::filesystem;
-using distributed::ModelStage;
+using models::ModelStage;
 using labels::FrameStatus;
 
 constexpr char kSpecializedModel[] = "spec";
@@ -35,9 +36,9 @@ int64_t Count(const CascadeRunStats& s, FrameStatus status) {
   return s.status_counts[static_cast<int>(status)];
 }
 
-const distributed::StageReport* FindStage(const distributed::DistributedReport& report,
+const cascade::StageReport* FindStage(const cascade::RunReport& report,
                                           const std::string& stage) {
-  for (const distributed::StageReport& s : report.stages) {
+  for (const cascade::StageReport& s : report.stages) {
     if (s.stage == stage) return &s;
   }
   return nullptr;
@@ -61,7 +62,7 @@ struct RowTally {
   }
 };
 
-void CheckStage(const distributed::StageReport* stage, const std::string& name,
+void CheckStage(const cascade::StageReport* stage, const std::string& name,
                 int64_t expected_frames, bool one_frame_per_request,
                 std::vector<std::string>* checks) {
   if (stage == nullptr) {
@@ -81,7 +82,7 @@ void CheckStage(const distributed::StageReport* stage, const std::string& name,
                                   stage->latency.count, stage->requests));
   }
   int64_t endpoint_requests = 0;
-  for (const distributed::StageEndpointStats& e : stage->stats.endpoints) {
+  for (const models::StageEndpointStats& e : stage->stats.endpoints) {
     endpoint_requests += e.requests;
     if (e.in_flight != 0) {
       checks->push_back(fmt::format("{} endpoint {} still has {} in flight after the run", name,
@@ -122,16 +123,15 @@ void CheckRun(const RowTally& tally, int64_t expected_rows, const cascade::Casca
 
 struct CascadeSetup {
   cascade::CascadeConfig config;
-  distributed::AsyncCascadeOptions options;
+  cascade::CascadeOptions options;
   std::unique_ptr<ModelStage> specialized;
   std::unique_ptr<ModelStage> reference;
 };
 
 absl::StatusOr<CascadeRunStats> RunCascade(CascadeSetup setup, const ReplayWorkload& workload) {
   const bool specialized = setup.specialized != nullptr;
-  DNS_ASSIGN_OR_RETURN(
-      std::unique_ptr<distributed::AsyncCascade> cascade,
-      distributed::AsyncCascade::Create(setup.config, setup.options, std::move(setup.specialized),
+  DNS_ASSIGN_OR_RETURN(OwnedCascade cascade,
+                       MakeOwnedCascade(setup.config, setup.options, std::move(setup.specialized),
                                         std::move(setup.reference)));
   video::FrameSourceOptions source_options;
   source_options.uri = workload.video;
@@ -230,7 +230,7 @@ absl::StatusOr<double> MeasureRoundTripMs(const client::Endpoint& endpoint, int 
 
 absl::Status CheckCommon(const std::string& scratch_dir, const std::string& payload) {
   if (scratch_dir.empty()) return absl::InvalidArgumentError("scratch_dir must be set");
-  return distributed::ParsePayloadFormat(payload).status();
+  return cascade::ParsePayloadFormat(payload).status();
 }
 
 absl::StatusOr<double> DecodeOnly(const ReplayWorkload& w, const cascade::CascadeConfig& config) {
@@ -253,7 +253,7 @@ absl::StatusOr<CascadeSetup> ClientSetup(const ClientBenchOptions& o, ReplayServ
   setup.options.specialized_batching.max_batch = o.specialized_batch;
   setup.options.specialized_batching.max_delay = o.specialized_batch_delay;
   DNS_ASSIGN_OR_RETURN(setup.options.reference_payload.format,
-                       distributed::ParsePayloadFormat(o.payload));
+                       cascade::ParsePayloadFormat(o.payload));
   const auto policy = client::BalancePolicy::kPowerOfTwo;
   DNS_ASSIGN_OR_RETURN(setup.specialized,
                        RemoteStage({&spec}, RemoteOptions(kSpecializedModel, 64, policy)));
@@ -333,7 +333,7 @@ absl::StatusOr<ScalingBenchResult> RunScalingBench(const ScalingBenchOptions& o)
     setup.config = ReferenceOnlyConfig();
     setup.options.max_model_frames = o.max_model_frames > 0 ? o.max_model_frames : 16 * n;
     DNS_ASSIGN_OR_RETURN(setup.options.reference_payload.format,
-                         distributed::ParsePayloadFormat(o.payload));
+                         cascade::ParsePayloadFormat(o.payload));
     DNS_ASSIGN_OR_RETURN(
         setup.reference,
         RemoteStage(Raw(servers), RemoteOptions(kReferenceModel, o.max_in_flight_per_endpoint,
@@ -386,7 +386,7 @@ absl::StatusOr<BalanceBenchResult> RunBalanceBench(const BalanceBenchOptions& o)
     setup.config = ReferenceOnlyConfig();
     setup.options.max_model_frames = o.max_model_frames;
     DNS_ASSIGN_OR_RETURN(setup.options.reference_payload.format,
-                         distributed::ParsePayloadFormat(o.payload));
+                         cascade::ParsePayloadFormat(o.payload));
     DNS_ASSIGN_OR_RETURN(
         setup.reference,
         RemoteStage(Raw(servers),
@@ -394,7 +394,7 @@ absl::StatusOr<BalanceBenchResult> RunBalanceBench(const BalanceBenchOptions& o)
     BalanceRow row;
     row.policy = std::string(client::BalancePolicyName(policy));
     DNS_ASSIGN_OR_RETURN(row.run, RunCascade(std::move(setup), w));
-    const distributed::StageReport* ref = FindStage(row.run.report, "reference");
+    const cascade::StageReport* ref = FindStage(row.run.report, "reference");
     for (const auto& server : servers) {
       int64_t requests = 0;
       const std::string name = server->endpoint().ToString();

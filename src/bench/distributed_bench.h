@@ -27,7 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/load_balancer.h"
-#include "distributed/async_cascade.h"
+#include "cascade/summary.h"
 #include "labels/prediction_csv.h"
 
 namespace dnoscope::bench {
@@ -49,7 +49,7 @@ struct CascadeRunStats {
   // decoder never waited for the stages.
   double decode_seconds = 0;
   std::array<int64_t, labels::kNumFrameStatuses> status_counts{};
-  distributed::DistributedReport report;
+  cascade::RunReport report;
   // Inconsistencies between the rows seen and the cascade's summary and
   // report (e.g. "reference frames 120 != reference rows 118"); empty when
   // everything agrees.

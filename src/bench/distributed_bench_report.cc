@@ -23,11 +23,11 @@ std::string StatusLine(const CascadeRunStats& s) {
       100 * Share(s, FrameStatus::kReference), s.frames);
 }
 
-std::string StageTable(const distributed::DistributedReport& report) {
+std::string StageTable(const cascade::RunReport& report) {
   std::string out =
       fmt::format("{:<12} {:>9} {:>8} {:>11} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "stage", "requests",
                   "frames", "MB sent", "p50 ms", "p90 ms", "p99 ms", "max ms", "retries");
-  for (const distributed::StageReport& s : report.stages) {
+  for (const cascade::StageReport& s : report.stages) {
     out += fmt::format("{:<12} {:>9} {:>8} {:>11.1f} {:>8.2f} {:>8.2f} {:>8.2f} {:>8.2f} {:>8}\n",
                        s.stage, s.requests, s.frames, s.bytes_sent / 1e6, s.latency.p50_ms,
                        s.latency.p90_ms, s.latency.p99_ms, s.latency.max_ms, s.stats.retries);
@@ -41,7 +41,7 @@ std::string Checks(const std::string& label, const CascadeRunStats& s) {
   return out;
 }
 
-Json LatencyJson(const distributed::LatencySummary& l) {
+Json LatencyJson(const cascade::LatencySummary& l) {
   return {{"count", l.count},
           {"p50_ms", l.p50_ms},
           {"p90_ms", l.p90_ms},
@@ -56,9 +56,9 @@ Json RunJson(const CascadeRunStats& s) {
         s.status_counts[i];
   }
   Json stages = Json::array();
-  for (const distributed::StageReport& st : s.report.stages) {
+  for (const cascade::StageReport& st : s.report.stages) {
     Json endpoints = Json::array();
-    for (const distributed::StageEndpointStats& e : st.stats.endpoints) {
+    for (const models::StageEndpointStats& e : st.stats.endpoints) {
       endpoints.push_back({{"name", e.name},
                            {"requests", e.requests},
                            {"failures", e.failures},
@@ -87,15 +87,15 @@ Json RunJson(const CascadeRunStats& s) {
 }
 
 int64_t StageRequests(const CascadeRunStats& s, const std::string& stage) {
-  for (const distributed::StageReport& st : s.report.stages) {
+  for (const cascade::StageReport& st : s.report.stages) {
     if (st.stage == stage) return st.requests;
   }
   return 0;
 }
 
-const distributed::LatencySummary& ReferenceLatency(const CascadeRunStats& s) {
-  static const distributed::LatencySummary kNone;
-  for (const distributed::StageReport& st : s.report.stages) {
+const cascade::LatencySummary& ReferenceLatency(const CascadeRunStats& s) {
+  static const cascade::LatencySummary kNone;
+  for (const cascade::StageReport& st : s.report.stages) {
     if (st.stage == "reference") return st.latency;
   }
   return kNone;
@@ -162,7 +162,7 @@ std::string FormatScalingBench(const ScalingBenchResult& r) {
       fmt::format("{:>4} {:>8} {:>9} {:>8} {:>10} {:>9} {:>12} {:>8} {:>8}\n", "N_S", "wall s",
                   "frames/s", "speedup", "efficiency", "bound s", "wall/bound", "p50 ms", "p99 ms");
   for (const ScalingRow& row : r.rows) {
-    const distributed::LatencySummary& l = ReferenceLatency(row.run);
+    const cascade::LatencySummary& l = ReferenceLatency(row.run);
     out += fmt::format(
         "{:>4} {:>8.2f} {:>9.1f} {:>8.2f} {:>10.2f} {:>9.2f} {:>12.3f} {:>8.1f} {:>8.1f}\n",
         row.servers, row.run.wall_seconds, row.run.frames_per_second, row.speedup, row.efficiency,
@@ -178,7 +178,7 @@ std::string ScalingBenchCsv(const ScalingBenchResult& r) {
       "servers,frames,service_ms,network_rtt_ms,wall_seconds,frames_per_second,speedup,"
       "efficiency,bound_seconds,wall_over_bound,ref_p50_ms,ref_p90_ms,ref_p99_ms\n";
   for (const ScalingRow& row : r.rows) {
-    const distributed::LatencySummary& l = ReferenceLatency(row.run);
+    const cascade::LatencySummary& l = ReferenceLatency(row.run);
     out += fmt::format(
         "{},{},{:.3f},{:.4f},{:.4f},{:.2f},{:.3f},{:.3f},{:.4f},{:.4f},{:.3f},{:.3f},{:.3f}\n",
         row.servers, row.run.frames, r.service_ms, r.network_rtt_ms, row.run.wall_seconds,
@@ -215,7 +215,7 @@ std::string FormatBalanceBench(const BalanceBenchResult& r) {
   out += fmt::format("{:<8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8}  {}\n", "policy", "wall s",
                      "frames/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests per server");
   for (const BalanceRow& row : r.rows) {
-    const distributed::LatencySummary& l = ReferenceLatency(row.run);
+    const cascade::LatencySummary& l = ReferenceLatency(row.run);
     std::string per_server;
     for (int64_t n : row.requests_per_server) per_server += fmt::format("{} ", n);
     out += fmt::format("{:<8} {:>8.2f} {:>9.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f}  {}\n",
@@ -231,7 +231,7 @@ std::string BalanceBenchCsv(const BalanceBenchResult& r) {
       "policy,servers,service_ms,slow_service_ms,frames,wall_seconds,frames_per_second,"
       "ref_p50_ms,ref_p90_ms,ref_p99_ms,ref_max_ms,slow_server_requests\n";
   for (const BalanceRow& row : r.rows) {
-    const distributed::LatencySummary& l = ReferenceLatency(row.run);
+    const cascade::LatencySummary& l = ReferenceLatency(row.run);
     out +=
         fmt::format("{},{},{:.3f},{:.3f},{},{:.4f},{:.2f},{:.3f},{:.3f},{:.3f},{:.3f},{}\n",
                     row.policy, r.servers, r.service_ms, r.slow_service_ms, row.run.frames,

@@ -15,6 +15,7 @@
 #include "distributed/remote_stage.h"
 #include "fmt/format.h"
 #include "models/backends/replay.h"
+#include "models/local_stage.h"
 #include "nlohmann/json.hpp"
 #include "video/frame_source.h"
 
@@ -41,7 +42,7 @@ absl::Status CheckOptions(const EdgeBenchOptions& o) {
   if (o.specialized_batch < 1) return absl::InvalidArgumentError("specialized_batch must be >= 1");
   if (!(o.diff_threshold >= 0)) return absl::InvalidArgumentError("diff_threshold must be >= 0");
   if (o.scratch_dir.empty()) return absl::InvalidArgumentError("scratch_dir must be set");
-  return distributed::ParsePayloadFormat(o.payload).status();
+  return cascade::ParsePayloadFormat(o.payload).status();
 }
 
 cascade::CascadeConfig EdgeConfig(const EdgeBenchOptions& o) {
@@ -73,9 +74,9 @@ absl::StatusOr<EdgeOneNodeRun> RunOneNode(const EdgeBenchOptions& o, const EdgeB
   DNS_ASSIGN_OR_RETURN(
       std::unique_ptr<models::Model> ref,
       models::CreateReplayModel(w.reference_labels, ref_replay, kReferenceModel, 1));
-  DNS_ASSIGN_OR_RETURN(
-      std::unique_ptr<cascade::Cascade> cascade,
-      cascade::Cascade::Create(EdgeConfig(o), {}, std::move(spec), std::move(ref), Clock::Real()));
+  DNS_ASSIGN_OR_RETURN(OwnedCascade cascade,
+                       MakeOwnedCascade(EdgeConfig(o), {}, models::MakeLocalStage(std::move(spec)),
+                                        models::MakeLocalStage(std::move(ref))));
   video::FrameSourceOptions source_options;
   source_options.uri = w.video;
   source_options.range.end = w.frames;
@@ -101,7 +102,7 @@ absl::StatusOr<EdgeOneNodeRun> RunOneNode(const EdgeBenchOptions& o, const EdgeB
 }
 
 // A remote stage on `fleet` whose replies reach the cascade `delay` later.
-absl::StatusOr<std::unique_ptr<distributed::ModelStage>> DelayedRemote(
+absl::StatusOr<std::unique_ptr<models::ModelStage>> DelayedRemote(
     const std::vector<std::unique_ptr<ReplayServer>>& fleet, const std::string& model,
     int max_in_flight, double service_seconds, Clock::Duration delay) {
   client::RemoteModelOptions remote;
@@ -113,11 +114,11 @@ absl::StatusOr<std::unique_ptr<distributed::ModelStage>> DelayedRemote(
   remote.balancer.max_in_flight_per_endpoint = max_in_flight;
   remote.attempt_timeout = std::chrono::milliseconds(
       60000 + static_cast<int64_t>(2000 * max_in_flight * service_seconds));
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<distributed::ModelStage> inner,
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::ModelStage> inner,
                        distributed::MakeRemoteStage(FleetEndpoints(fleet), remote));
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<DelayedStage> delayed,
                        DelayedStage::Create(std::move(inner), delay));
-  return std::unique_ptr<distributed::ModelStage>(std::move(delayed));
+  return std::unique_ptr<models::ModelStage>(std::move(delayed));
 }
 
 absl::StatusOr<CascadeRunStats> RunDistributed(const EdgeBenchOptions& o, const EdgeBenchResult& r,
@@ -138,13 +139,13 @@ absl::StatusOr<CascadeRunStats> RunDistributed(const EdgeBenchOptions& o, const 
   DNS_ASSIGN_OR_RETURN(
       auto ref_fleet, StartReplayFleet(dir + "/ref", ref_model,
                                        std::vector<double>(o.servers, 1000 * r.reference_seconds)));
-  distributed::AsyncCascadeOptions options;
+  cascade::CascadeOptions options;
   options.max_model_frames = std::max(64, 16 * o.servers);
   options.specialized_batching.max_batch = o.specialized_batch;
   if (o.specialized_batch > 1)
     options.specialized_batching.max_delay = std::chrono::milliseconds(2);
   DNS_ASSIGN_OR_RETURN(options.reference_payload.format,
-                       distributed::ParsePayloadFormat(o.payload));
+                       cascade::ParsePayloadFormat(o.payload));
   const Clock::Duration delay = Seconds(r.network_delay_seconds);
   DNS_ASSIGN_OR_RETURN(auto spec,
                        DelayedRemote(spec_fleet, kSpecializedModel, options.max_model_frames,
@@ -175,7 +176,7 @@ void CompareRows(const std::vector<labels::FrameResult>& local,
 }
 
 int64_t StageRequests(const CascadeRunStats& s, const std::string& stage) {
-  const distributed::StageReport* report = FindStageReport(s.report, stage);
+  const cascade::StageReport* report = FindStageReport(s.report, stage);
   return report == nullptr ? 0 : report->requests;
 }
 
@@ -383,7 +384,7 @@ std::string EdgeBenchJson(const EdgeBenchResult& r) {
                       {"cpu_seconds", r.distributed.cpu_seconds},
                       {"decode_seconds", r.distributed.decode_seconds},
                       {"statuses", statuses(r.distributed.status_counts)},
-                      {"report", Json::parse(distributed::ReportToJson(r.distributed.report))}};
+                      {"report", Json::parse(cascade::ReportToJson(r.distributed.report))}};
   Json j = {{"video", r.video},
             {"width", r.width},
             {"height", r.height},

@@ -58,7 +58,7 @@ void AddBalanceSection(const BalanceBenchResult& r, const std::string& dir,
                 .categories = {"p50", "p90", "p99"}};
   for (const BalanceRow& row : r.rows) {
     if (row.run.report.stages.empty()) continue;
-    const distributed::LatencySummary& l = row.run.report.stages.back().latency;
+    const cascade::LatencySummary& l = row.run.report.stages.back().latency;
     plot.series.push_back({row.policy, {{0, l.p50_ms}, {1, l.p90_ms}, {2, l.p99_ms}}});
   }
   report->AddPlot(plot, dir);

@@ -18,8 +18,9 @@
 #include "cascade/cascade.h"
 #include "client/http_client.h"
 #include "common/status_macros.h"
-#include "distributed/async_cascade.h"
+#include "bench/cascade_run.h"
 #include "distributed/remote_stage.h"
+#include "models/local_stage.h"
 #include "fmt/format.h"
 #include "labels/label_csv.h"
 #include "models/backends/replay.h"
@@ -63,7 +64,7 @@ absl::Status CheckOptions(const Table1Options& o) {
   }
   if (o.width < 16 || o.height < 16) return absl::InvalidArgumentError("video too small");
   if (o.scratch_dir.empty()) return absl::InvalidArgumentError("scratch_dir must be set");
-  return distributed::ParsePayloadFormat(o.payload).status();
+  return cascade::ParsePayloadFormat(o.payload).status();
 }
 
 // Exactly n_r of the frames [0, n_f) go to the reference, evenly spread:
@@ -209,8 +210,8 @@ struct Table1Context {
 };
 
 struct CellStages {
-  std::unique_ptr<distributed::ModelStage> specialized;
-  std::unique_ptr<distributed::ModelStage> reference;
+  std::unique_ptr<models::ModelStage> specialized;
+  std::unique_ptr<models::ModelStage> reference;
   DelayedStage* delayed = nullptr;  // the reference stage, owned by the cascade
 };
 
@@ -226,7 +227,7 @@ absl::StatusOr<CellStages> MakeCellStages(const Table1Context& ctx, const SeedTa
       std::unique_ptr<models::Model> classifier,
       models::CreateReplayClassifier(labels, {.object_name = kObject}, kSpecializedModel, 1,
                                      /*max_batch_size=*/64));
-  stages.specialized = distributed::MakeLocalStage(std::move(classifier));
+  stages.specialized = models::MakeLocalStage(std::move(classifier));
   client::RemoteModelOptions remote;
   remote.model = kReferenceModel;
   remote.balancer.policy = o.policy;
@@ -238,7 +239,7 @@ absl::StatusOr<CellStages> MakeCellStages(const Table1Context& ctx, const SeedTa
       60000 + static_cast<int64_t>(2 * max_model_frames * ctx.result->service_seconds * 1000));
   std::vector<client::Endpoint> endpoints;
   for (const auto& s : fleet) endpoints.push_back(s->endpoint());
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<distributed::ModelStage> inner,
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::ModelStage> inner,
                        distributed::MakeRemoteStage(std::move(endpoints), remote));
   const auto delay = std::chrono::duration_cast<Clock::Duration>(
       std::chrono::duration<double>(ctx.result->network_delay_seconds));
@@ -321,7 +322,7 @@ void CheckCell(const RowCount& rows, const Table1Cell& cell, std::vector<std::st
 
 // The cascade of one cell; `*delayed` gets its reference stage (owned by
 // the cascade).
-absl::StatusOr<std::unique_ptr<distributed::AsyncCascade>> MakeCascade(
+absl::StatusOr<OwnedCascade> MakeCascade(
     const Table1Context& ctx, const SeedTable1Row& seed,
     const std::vector<std::unique_ptr<ReplayServer>>& fleet, DelayedStage** delayed) {
   const int max_model_frames = std::max(64, 16 * static_cast<int>(fleet.size()));
@@ -334,13 +335,13 @@ absl::StatusOr<std::unique_ptr<distributed::AsyncCascade>> MakeCascade(
   config.c_low = 0.2f;
   config.c_high = 0.8f;
   config.reference.model = kReferenceModel;
-  distributed::AsyncCascadeOptions options;
+  cascade::CascadeOptions options;
   options.max_model_frames = max_model_frames;
   options.specialized_batching = {.max_batch = 8, .max_delay = std::chrono::microseconds(1000)};
   DNS_ASSIGN_OR_RETURN(options.reference_payload.format,
-                       distributed::ParsePayloadFormat(ctx.options->payload));
-  return distributed::AsyncCascade::Create(config, options, std::move(stages.specialized),
-                                           std::move(stages.reference));
+                       cascade::ParsePayloadFormat(ctx.options->payload));
+  return MakeOwnedCascade(config, options, std::move(stages.specialized),
+                          std::move(stages.reference));
 }
 
 // The bound and the seed's scaled value, and the measured latency over each.
@@ -359,8 +360,7 @@ void ScoreCell(const Table1Result& r, Table1Cell& cell) {
 absl::StatusOr<Table1Cell> RunCell(const Table1Context& ctx, const SeedTable1Row& seed,
                                    const std::vector<std::unique_ptr<ReplayServer>>& fleet) {
   DelayedStage* delayed = nullptr;
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<distributed::AsyncCascade> cascade,
-                       MakeCascade(ctx, seed, fleet, &delayed));
+  DNS_ASSIGN_OR_RETURN(OwnedCascade cascade, MakeCascade(ctx, seed, fleet, &delayed));
   video::FrameSourceOptions source_options;
   source_options.uri = ctx.workload.video;
   source_options.range.end = seed.frames;

@@ -13,7 +13,8 @@
 #include "cascade/labeler.h"
 #include "client/remote_model.h"
 #include "common/status_macros.h"
-#include "distributed/async_cascade.h"
+#include "bench/cascade_run.h"
+#include "models/local_stage.h"
 #include "distributed/remote_stage.h"
 #include "fmt/format.h"
 #include "models/model.h"
@@ -257,9 +258,9 @@ absl::StatusOr<ThroughputRun> RunLocal(const std::string& repo, const DataFiles&
   ref.repository = repo;
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> spec_model, models::LoadModel(spec));
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> ref_model, models::LoadModel(ref));
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<cascade::Cascade> local,
-                       cascade::Cascade::Create(config, {}, std::move(spec_model),
-                                                std::move(ref_model), Clock::Real()));
+  DNS_ASSIGN_OR_RETURN(OwnedCascade local,
+                       MakeOwnedCascade(config, {}, models::MakeLocalStage(std::move(spec_model)),
+                                        models::MakeLocalStage(std::move(ref_model))));
   return RunCascade("local", *local, files.video, r, truth);
 }
 
@@ -303,9 +304,9 @@ absl::StatusOr<ThroughputRun> RunRemote(const std::string& repo, const DataFiles
   ref_options.model = kYoloName;
   DNS_ASSIGN_OR_RETURN(auto spec_stage, distributed::MakeRemoteStage(endpoints, spec_options));
   DNS_ASSIGN_OR_RETURN(auto ref_stage, distributed::MakeRemoteStage(endpoints, ref_options));
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<distributed::AsyncCascade> remote,
-                       distributed::AsyncCascade::Create(
-                           MakeConfig(repo, r), {}, std::move(spec_stage), std::move(ref_stage)));
+  DNS_ASSIGN_OR_RETURN(OwnedCascade remote, MakeOwnedCascade(MakeConfig(repo, r), {},
+                                                             std::move(spec_stage),
+                                                             std::move(ref_stage)));
   return RunCascade("remote", *remote, files.video, r, truth);
 }
 

@@ -1,223 +1,717 @@
 #include "cascade/cascade.h"
 
-#include <cmath>
+#include <algorithm>
+#include <atomic>
 #include <deque>
 #include <thread>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "cascade/policy.h"
 #include "common/bounded_queue.h"
+#include "common/histogram.h"
+#include "common/mutex.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
-#include "spdlog/spdlog.h"
+#include "models/signature.h"
 
 namespace dnoscope::cascade {
 
 using labels::FrameResult;
-using labels::FrameStatus;
 
-bool MatchesQuery(const models::BoxDetection& d, const std::vector<std::string>& class_names,
-                  const CascadeConfig& config) {
-  if (d.class_id < 0 || d.class_id >= static_cast<int>(class_names.size())) return false;
-  if (class_names[d.class_id] != config.object) return false;
-  if (d.score < config.min_confidence) return false;
-  return !config.roi || config.roi->ContainsBoxCentre(d.x1, d.y1, d.x2, d.y2);
-}
+namespace {
 
-// Runs the stages over frames in order and remembers the labels that later
-// frames may reuse. Lives on the worker thread for one Run().
-class Cascade::Worker {
- public:
-  Worker(Cascade& cascade, const ResultCallback& on_result, const ProgressCallback& on_progress)
-      : c_(cascade), on_result_(on_result), on_progress_(on_progress) {}
-
-  absl::Status Consume(BoundedQueue<video::Frame>& queue) {
-    while (std::optional<video::Frame> frame = queue.Pop()) {
-      absl::StatusOr<FrameResult> result = Decide(*frame);
-      if (!result.ok()) return result.status();
-      DNS_RETURN_IF_ERROR(Emit(*result));
-    }
-    return absl::OkStatus();
-  }
-
-  CascadeSummary& summary() { return summary_; }
-
- private:
-  absl::StatusOr<FrameResult> Decide(const video::Frame& frame) {
-    FrameResult r;
-    r.frame = frame.index;
-    if (!frame.sampled || frame.corrupt) {
-      r.status = frame.corrupt ? FrameStatus::kCorrupt : FrameStatus::kSkipped;
-      r.label = last_label_;
-      return r;
-    }
-    if (c_.diff_) {
-      const Clock::TimePoint t0 = c_.clock_->Now();
-      video::CropAndResize(frame.image, c_.config_.roi, c_.config_.diff.width,
-                           c_.config_.diff.height, c_.options_.interpolation, &diff_input_);
-      const Clock::TimePoint t1 = c_.clock_->Now();
-      const detect::DiffDecision d = c_.diff_->Process(r.frame, diff_input_);
-      summary_.stage_seconds.preprocess += SecondsBetween(t0, t1);
-      summary_.stage_seconds.difference += SecondsBetween(t1, c_.clock_->Now());
-      r.diff_score = static_cast<float>(d.score);
-      if (!d.changed) {
-        r.status = FrameStatus::kDiffReused;
-        DNS_ASSIGN_OR_RETURN(r.label, LabelOf(d.reuse_frame));
-        Remember(r.frame, r.label, /*from_model=*/false);
-        return r;
-      }
-    }
-    DNS_RETURN_IF_ERROR(RunModels(frame, &r));
-    Remember(r.frame, r.label, /*from_model=*/true);
-    return r;
-  }
-
-  absl::Status RunModels(const video::Frame& frame, FrameResult* r) {
-    if (c_.specialized_) {
-      const Clock::TimePoint t0 = c_.clock_->Now();
-      video::CropAndResize(frame.image, c_.config_.roi, c_.config_.specialized_width,
-                           c_.config_.specialized_height, c_.options_.interpolation, &spec_input_);
-      absl::StatusOr<std::vector<float>> conf = 
-          models::Classify(*c_.specialized_, {spec_input_}, std::span<const int64_t>(&frame.index, 1));
-      summary_.stage_seconds.specialized += SecondsBetween(t0, c_.clock_->Now());
-      if (!conf.ok()) return Annotate(conf.status(), "specialized model", r->frame);
-      r->specialized_confidence = conf->at(0);
-      if (r->specialized_confidence <= c_.config_.c_low ||
-          r->specialized_confidence >= c_.config_.c_high) {
-        r->status = FrameStatus::kSpecialized;
-        r->label = r->specialized_confidence >= c_.config_.c_high;
-        return absl::OkStatus();
-      }
-    }
-    const Clock::TimePoint t0 = c_.clock_->Now();
-    absl::StatusOr<std::vector<models::BoxDetection>> boxes =
-        models::Detect(*c_.reference_, frame.image, frame.index);
-    summary_.stage_seconds.reference += SecondsBetween(t0, c_.clock_->Now());
-    if (!boxes.ok()) return Annotate(boxes.status(), "reference model", r->frame);
-    r->status = FrameStatus::kReference;
-    r->reference_confidence = 0;
-    const auto& names = c_.reference_->metadata().class_names;
-    for (const models::BoxDetection& b : *boxes) {
-      if (!MatchesQuery(b, names, c_.config_)) continue;
-      r->label = true;
-      r->reference_confidence = std::max(r->reference_confidence, b.score);
-    }
-    return absl::OkStatus();
-  }
-
-  static absl::Status Annotate(const absl::Status& s, std::string_view stage, int64_t frame) {
-    return absl::Status(
-        s.code(), fmt::format("{} failed on frame {}: {}", stage, frame, std::string(s.message())));
-  }
-
-  absl::StatusOr<bool> LabelOf(int64_t frame) const {
-    if (frame < 0) return false;  // background mode: the empty scene
-    if (frame == last_model_frame_) return last_model_label_;
-    for (const auto& [index, label] : recent_) {
-      if (index == frame) return label;
-    }
-    return absl::InternalError(fmt::format("label of reference frame {} is not known", frame));
-  }
-
-  void Remember(int64_t frame, bool label, bool from_model) {
-    if (from_model) {
-      last_model_frame_ = frame;
-      last_model_label_ = label;
-    }
-    recent_.emplace_back(frame, label);
-    const size_t keep = c_.diff_ ? static_cast<size_t>(c_.diff_->options().delta) : 1;
-    while (recent_.size() > keep) recent_.pop_front();
-  }
-
-  absl::Status Emit(const FrameResult& r) {
-    last_label_ = r.label;
-    ++summary_.frames;
-    ++summary_.status_counts[static_cast<int>(r.status)];
-    if (r.label) ++summary_.positive_frames;
-    if (r.status == FrameStatus::kCorrupt) ++summary_.corrupt_frames;
-    DNS_RETURN_IF_ERROR(on_result_(r));
-    if (on_progress_) on_progress_(summary_);
-    return absl::OkStatus();
-  }
-
-  Cascade& c_;
-  const ResultCallback& on_result_;
-  const ProgressCallback& on_progress_;
-  CascadeSummary summary_;
-  cv::Mat diff_input_;
-  cv::Mat spec_input_;
-  bool last_label_ = false;
-  int64_t last_model_frame_ = -1;
-  bool last_model_label_ = false;
-  std::deque<std::pair<int64_t, bool>> recent_;
+// A frame between decode and emit.
+struct Entry {
+  FrameResult result;
+  Routing routing;
+  // Set once the label (or the error) is known; guarded by RunState::mu_.
+  bool ready = false;
+  absl::Status error;
+  Clock::TimePoint decoded{};
+  // Full frame, kept while the reference stage may still need it.
+  cv::Mat image;
 };
 
-Cascade::Cascade(CascadeConfig config, CascadeOptions options,
-                 std::unique_ptr<models::Model> specialized,
-                 std::unique_ptr<models::Model> reference,
-                 std::unique_ptr<detect::DifferenceDetector> diff, Clock* clock)
-    : config_(std::move(config)),
-      options_(options),
-      specialized_(std::move(specialized)),
-      reference_(std::move(reference)),
-      diff_(std::move(diff)),
-      clock_(clock) {}
+struct DecodedFrame {
+  video::Frame frame;
+  Clock::TimePoint decoded{};
+};
+
+struct SpecItem {
+  Entry* entry = nullptr;
+  cv::Mat crop;
+};
+
+LatencySummary Summarize(const LatencyHistogram& h) {
+  LatencySummary s;
+  s.count = h.count();
+  s.p50_ms = h.Percentile(50) / 1000;
+  s.p90_ms = h.Percentile(90) / 1000;
+  s.p99_ms = h.Percentile(99) / 1000;
+  s.max_ms = h.max_us() / 1000;
+  return s;
+}
+
+absl::Status Annotate(const absl::Status& s, std::string_view stage, int64_t frame) {
+  return absl::Status(s.code(), fmt::format("{} stage failed on frame {}: {}", stage, frame,
+                                            std::string(s.message())));
+}
+
+// Wall time during which a stage had at least one request outstanding.
+struct Busy {
+  int outstanding = 0;
+  Clock::TimePoint since{};
+  double seconds = 0;
+  void Start(Clock::TimePoint now) {
+    if (outstanding++ == 0) since = now;
+  }
+  void Stop(Clock::TimePoint now) {
+    if (--outstanding == 0) seconds += SecondsBetween(since, now);
+  }
+};
+
+// Per-stage figures of one run.
+struct StageFigures {
+  LatencyHistogram latency;
+  int64_t requests = 0;
+  int64_t frames = 0;
+  Busy busy;
+};
+
+absl::Status CheckOptions(const CascadeOptions& o) {
+  DNS_RETURN_IF_ERROR(ValidatePayloadOptions(o.reference_payload));
+  if (o.max_window_frames < 1 || o.max_model_frames < 1 || o.specialized_batching.max_batch < 1 ||
+      o.specialized_batching.max_delay.count() < 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "window ({} frames), model frames ({}) and batch size ({}) must be >= 1 and the batch "
+        "delay >= 0",
+        o.max_window_frames, o.max_model_frames, o.specialized_batching.max_batch));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// What every run of a cascade shares; immutable after Create.
+struct Cascade::Shared {
+  CascadeConfig config;
+  CascadeOptions options;
+  Stages stages;
+  PolicyOptions policy;
+  std::optional<models::ClassifierSignature> classifier;
+  models::DetectorSignature detector;
+  cv::Mat diff_background;
+  Clock* clock = nullptr;
+  // The current (or last) run, for report() from other threads.
+  mutable Mutex run_mu;
+  std::shared_ptr<RunState> run ABSL_GUARDED_BY(run_mu);
+};
+
+// The state of one Run(): threads, reorder window, label memory, figures.
+class Cascade::RunState {
+ public:
+  explicit RunState(const Shared& shared)
+      : s_(shared),
+        policy_(shared.policy),
+        cancelled_(std::make_shared<std::atomic<bool>>(false)) {}
+
+  absl::Status Init() {
+    if (!s_.config.diff_enabled) return absl::OkStatus();
+    DNS_ASSIGN_OR_RETURN(diff_,
+                         detect::DifferenceDetector::Create(s_.config.diff, s_.diff_background));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<CascadeSummary> Run(video::FrameSource& source, const ResultCallback& on_result,
+                                     const ProgressCallback& on_progress);
+  RunReport Report() const;
+
+ private:
+  // Edge thread.
+  absl::Status EdgeLoop(BoundedQueue<DecodedFrame>& queue);
+  std::unique_ptr<Entry> Admit(DecodedFrame& item, std::optional<SpecItem>* spec);
+  void Enter(std::unique_ptr<Entry> entry);
+  void AddToBatch(ClientBatcher<SpecItem>& batcher, SpecItem item);
+  bool WaitForRoom(ClientBatcher<SpecItem>& batcher);
+  void SubmitSpecialized(std::vector<SpecItem> batch);
+  void OnSpecialized(const std::vector<Entry*>& entries, Clock::TimePoint t0,
+                     absl::StatusOr<std::vector<Tensor>> result);
+  // Dispatch thread.
+  void DispatchLoop();
+  Entry* NextReferenceJob();
+  void OnReference(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
+                   absl::StatusOr<std::vector<Tensor>> result);
+  // Which waiting threads an update may unblock; signalled once mu_ is
+  // released.
+  struct Wake {
+    bool room = false;
+    bool front = false;
+    bool jobs = false;
+  };
+  void Signal(const Wake& wake);
+  void Finish(Entry* e, Clock::TimePoint now, Wake* wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Fail(Entry* e, absl::Status status, Wake* wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An outstanding request completed.
+  void Completed(Wake* wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Emitter thread.
+  absl::Status EmitLoop(const ResultCallback& on_result, const ProgressCallback& on_progress);
+  std::unique_ptr<Entry> NextReady();
+  CascadeSummary SummarySoFar() const;
+  // Caller's thread.
+  absl::Status Decode(video::FrameSource& source, BoundedQueue<DecodedFrame>& queue,
+                      double* decode_seconds);
+  void Abort();
+  void WithdrawAndDrain();
+  void AddSeconds(double* field, double seconds);
+  models::StageRequest Request(std::vector<Tensor> inputs, std::string output) const;
+
+  const Shared& s_;
+  CascadePolicy policy_;  // emitter thread (Complete); decisions from any thread
+  std::unique_ptr<detect::DifferenceDetector> diff_;  // edge thread
+  cv::Mat diff_input_;                                 // edge thread
+  const std::shared_ptr<std::atomic<bool>> cancelled_;
+  int64_t rows_delivered_ = 0;  // emitter thread; read after it joined
+
+  mutable Mutex mu_;
+  // Each thread waits on its own condition, and an update signals only the
+  // threads it may unblock: frame handoffs cost few context switches.
+  CondVar room_cv_;   // edge: room in the window or the model stages
+  CondVar front_cv_;  // emitter: the window's front is ready (or the end)
+  CondVar jobs_cv_;   // dispatcher and drain: reference jobs, outstanding == 0
+  std::deque<std::unique_ptr<Entry>> window_ ABSL_GUARDED_BY(mu_);
+  int model_frames_ ABSL_GUARDED_BY(mu_) = 0;
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;  // stage requests not completed
+  bool input_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool aborted_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Entry*> reference_jobs_ ABSL_GUARDED_BY(mu_);
+  StageFigures spec_ ABSL_GUARDED_BY(mu_);
+  StageFigures ref_ ABSL_GUARDED_BY(mu_);
+  LatencyHistogram model_frame_latency_ ABSL_GUARDED_BY(mu_);
+  LatencyHistogram end_to_end_ ABSL_GUARDED_BY(mu_);
+  StageSeconds seconds_ ABSL_GUARDED_BY(mu_);
+};
+
+// ------------------------------------------------------------------- edge
+
+absl::Status Cascade::RunState::EdgeLoop(BoundedQueue<DecodedFrame>& queue) {
+  BatchingOptions batching = s_.options.specialized_batching;
+  const int model_max = s_.stages.specialized ? s_.stages.specialized->metadata().max_batch_size : 0;
+  if (model_max > 0) batching.max_batch = std::min(batching.max_batch, model_max);
+  ClientBatcher<SpecItem> batcher(batching);
+  while (true) {
+    std::optional<DecodedFrame> item;
+    if (std::optional<Clock::TimePoint> deadline = batcher.Deadline()) {
+      bool timed_out = false;
+      item = queue.PopUntil(s_.clock, *deadline, &timed_out);
+      if (timed_out) {
+        if (auto batch = batcher.Flush()) SubmitSpecialized(std::move(*batch));
+        continue;
+      }
+    } else {
+      item = queue.Pop();
+    }
+    if (!item) break;
+    // Room in the window (and in the model stages) before taking a frame in.
+    if (!WaitForRoom(batcher)) break;
+    std::optional<SpecItem> spec;
+    Enter(Admit(*item, &spec));
+    if (spec) AddToBatch(batcher, std::move(*spec));
+  }
+  if (auto batch = batcher.Flush()) SubmitSpecialized(std::move(*batch));
+  return absl::OkStatus();
+}
+
+// Routes one decoded frame; fills `spec` when it goes to the specialized stage.
+std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optional<SpecItem>* spec) {
+  auto e = std::make_unique<Entry>();
+  const video::Frame& frame = item.frame;
+  e->result.frame = frame.index;
+  e->decoded = item.decoded;
+  std::optional<detect::DiffDecision> decision;
+  if (diff_ && frame.sampled && !frame.corrupt) {
+    const Clock::TimePoint t0 = s_.clock->Now();
+    video::CropAndResize(frame.image, s_.config.roi, s_.config.diff.width, s_.config.diff.height,
+                         s_.options.interpolation, &diff_input_);
+    const Clock::TimePoint t1 = s_.clock->Now();
+    decision = diff_->Process(frame.index, diff_input_);
+    AddSeconds(&seconds_.preprocess, SecondsBetween(t0, t1));
+    AddSeconds(&seconds_.difference, SecondsBetween(t1, s_.clock->Now()));
+  }
+  e->routing = policy_.RouteFrame(frame.sampled, frame.corrupt, decision);
+  e->result.status = e->routing.status;
+  e->result.diff_score = e->routing.diff_score;
+  if (e->routing.route != Route::kModels) {
+    e->ready = true;
+    return e;
+  }
+  e->image = frame.image;
+  if (s_.stages.specialized) {
+    SpecItem s{e.get(), cv::Mat()};
+    const Clock::TimePoint t0 = s_.clock->Now();
+    video::CropAndResize(frame.image, s_.config.roi, s_.config.specialized_width,
+                         s_.config.specialized_height, s_.options.interpolation, &s.crop);
+    AddSeconds(&seconds_.preprocess, SecondsBetween(t0, s_.clock->Now()));
+    *spec = std::move(s);
+  }
+  return e;
+}
+
+// Puts `entry` into the window (and the reference queue when no specialized
+// stage decides first). Once there, a ready entry may be emitted and freed
+// at any moment.
+void Cascade::RunState::Enter(std::unique_ptr<Entry> entry) {
+  const bool models = entry->routing.route == Route::kModels;
+  Wake wake;
+  {
+    MutexLock lock(&mu_);
+    if (models) {
+      ++model_frames_;
+      if (!s_.stages.specialized) {
+        reference_jobs_.push_back(entry.get());
+        wake.jobs = true;
+      }
+    }
+    wake.front = entry->ready && window_.empty();
+    window_.push_back(std::move(entry));
+  }
+  Signal(wake);
+}
+
+void Cascade::RunState::AddToBatch(ClientBatcher<SpecItem>& batcher, SpecItem item) {
+  const Clock::TimePoint now = s_.clock->Now();
+  if (auto batch = batcher.Add(std::move(item), now)) {
+    SubmitSpecialized(std::move(*batch));
+  } else if (s_.options.specialized_batching.max_delay.count() > 0) {
+    if (auto due = batcher.TakeIfDue(now)) SubmitSpecialized(std::move(*due));
+  }
+  // No delay allowed: batch only what is already decoded; the timed pop in
+  // EdgeLoop sends the batch once the queue runs dry.
+}
+
+// Blocks until the window and the model stages have room; false when the
+// run was aborted. Sends a partial batch first: its frames may be what the
+// emitter is waiting for.
+bool Cascade::RunState::WaitForRoom(ClientBatcher<SpecItem>& batcher) {
+  auto has_room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return aborted_ || (static_cast<int>(window_.size()) < s_.options.max_window_frames &&
+                        model_frames_ < s_.options.max_model_frames);
+  };
+  {
+    MutexLock lock(&mu_);
+    if (has_room()) return !aborted_;
+  }
+  if (auto batch = batcher.Flush()) SubmitSpecialized(std::move(*batch));
+  MutexLock lock(&mu_);
+  while (!has_room()) room_cv_.Wait(&mu_);
+  return !aborted_;
+}
+
+models::StageRequest Cascade::RunState::Request(std::vector<Tensor> inputs,
+                                                std::string output) const {
+  models::StageRequest r;
+  r.inputs = std::move(inputs);
+  r.outputs = {std::move(output)};
+  r.cancelled = cancelled_;
+  return r;
+}
+
+void Cascade::RunState::SubmitSpecialized(std::vector<SpecItem> batch) {
+  std::vector<cv::Mat> crops;
+  std::vector<int64_t> indices;
+  std::vector<Entry*> entries;
+  for (SpecItem& s : batch) {
+    crops.push_back(std::move(s.crop));
+    indices.push_back(s.entry->result.frame);
+    entries.push_back(s.entry);
+  }
+  const models::ClassifierSignature& sig = *s_.classifier;
+  models::StageRequest request =
+      Request(models::ClassifierInputs(sig, crops, indices), sig.confidence_output);
+  const Clock::TimePoint t0 = s_.clock->Now();
+  {
+    MutexLock lock(&mu_);
+    ++outstanding_;
+    ++spec_.requests;
+    spec_.frames += static_cast<int64_t>(entries.size());
+    spec_.busy.Start(t0);
+  }
+  s_.stages.specialized->InferAsync(
+      std::move(request), [this, entries = std::move(entries), t0](auto r) {
+        OnSpecialized(entries, t0, std::move(r));
+      });
+}
+
+void Cascade::RunState::OnSpecialized(const std::vector<Entry*>& entries, Clock::TimePoint t0,
+                                      absl::StatusOr<std::vector<Tensor>> result) {
+  const Clock::TimePoint now = s_.clock->Now();
+  absl::StatusOr<std::vector<float>> conf =
+      result.ok() ? models::ConfidencesFromOutputs(*s_.classifier, *result, entries.size(),
+                                                   s_.stages.specialized->metadata().name)
+                  : absl::StatusOr<std::vector<float>>(result.status());
+  Wake wake;
+  {
+    MutexLock lock(&mu_);
+    Completed(&wake);
+    spec_.latency.Record(now - t0);
+    spec_.busy.Stop(now);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      Entry* e = entries[i];
+      if (!conf.ok()) {
+        Fail(e, Annotate(conf.status(), "specialized", e->result.frame), &wake);
+      } else if (policy_.DecideSpecialized((*conf)[i], &e->result)) {
+        reference_jobs_.push_back(e);
+        wake.jobs = true;
+      } else {
+        Finish(e, now, &wake);
+      }
+    }
+  }
+  Signal(wake);
+}
+
+// --------------------------------------------------------------- dispatch
+
+// Builds reference payloads (resize, JPEG/PNG: CPU work kept off the stage
+// threads) and submits them.
+void Cascade::RunState::DispatchLoop() {
+  while (Entry* e = NextReferenceJob()) {
+    absl::StatusOr<ReferenceRequest> request = BuildReferenceRequest(
+        e->image, e->result.frame, s_.detector, s_.options.reference_payload);
+    if (!request.ok()) {
+      Wake wake;
+      {
+        MutexLock lock(&mu_);
+        Completed(&wake);
+        Fail(e, Annotate(request.status(), "reference", e->result.frame), &wake);
+      }
+      Signal(wake);
+      continue;
+    }
+    const Clock::TimePoint t0 = s_.clock->Now();
+    {
+      MutexLock lock(&mu_);
+      ref_.busy.Start(t0);
+    }
+    auto shared_request = std::make_shared<ReferenceRequest>(std::move(*request));
+    models::StageRequest stage_request =
+        Request(std::move(shared_request->inputs), s_.detector.detections_output);
+    s_.stages.reference->InferAsync(std::move(stage_request),
+                                    [this, e, t0, shared_request](auto r) {
+                                      OnReference(e, t0, *shared_request, std::move(r));
+                                    });
+  }
+}
+
+// The next frame for the reference stage (counted as outstanding); null
+// once the run is over or aborted.
+Entry* Cascade::RunState::NextReferenceJob() {
+  MutexLock lock(&mu_);
+  while (!aborted_ && reference_jobs_.empty() && !(input_done_ && outstanding_ == 0)) {
+    jobs_cv_.Wait(&mu_);
+  }
+  if (aborted_ || reference_jobs_.empty()) return nullptr;
+  Entry* e = reference_jobs_.front();
+  reference_jobs_.pop_front();
+  ++outstanding_;
+  ++ref_.requests;
+  ++ref_.frames;
+  return e;
+}
+
+void Cascade::RunState::OnReference(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
+                                    absl::StatusOr<std::vector<Tensor>> result) {
+  const Clock::TimePoint now = s_.clock->Now();
+  const models::ModelMetadata& model = s_.stages.reference->metadata();
+  absl::StatusOr<std::vector<models::BoxDetection>> boxes =
+      result.ok() ? models::DetectionsFromOutputs(s_.detector, *result, model.name)
+                  : absl::StatusOr<std::vector<models::BoxDetection>>(result.status());
+  if (boxes.ok()) ScaleBoxes(request, &*boxes);
+  Wake wake;
+  {
+    MutexLock lock(&mu_);
+    Completed(&wake);
+    ref_.latency.Record(now - t0);
+    ref_.busy.Stop(now);
+    if (!boxes.ok()) {
+      Fail(e, Annotate(boxes.status(), "reference", e->result.frame), &wake);
+    } else {
+      policy_.DecideReference(*boxes, model.class_names, &e->result);
+      Finish(e, now, &wake);
+    }
+  }
+  Signal(wake);
+}
+
+void Cascade::RunState::Signal(const Wake& wake) {
+  if (wake.room) room_cv_.Signal();
+  if (wake.front) front_cv_.Signal();
+  if (wake.jobs) jobs_cv_.SignalAll();
+}
+
+void Cascade::RunState::Finish(Entry* e, Clock::TimePoint now, Wake* wake) {
+  e->ready = true;
+  e->image.release();
+  --model_frames_;
+  model_frame_latency_.Record(now - e->decoded);
+  wake->room = true;
+  wake->front |= window_.front().get() == e;
+}
+
+void Cascade::RunState::Fail(Entry* e, absl::Status status, Wake* wake) {
+  e->error = std::move(status);
+  e->ready = true;
+  e->image.release();
+  --model_frames_;
+  wake->room = true;
+  wake->front |= window_.front().get() == e;
+}
+
+void Cascade::RunState::Completed(Wake* wake) {
+  if (--outstanding_ == 0) wake->jobs = true;
+}
+
+// ---------------------------------------------------------------- emitter
+
+absl::Status Cascade::RunState::EmitLoop(const ResultCallback& on_result,
+                                         const ProgressCallback& on_progress) {
+  while (std::unique_ptr<Entry> e = NextReady()) {
+    if (!e->error.ok()) return e->error;
+    DNS_RETURN_IF_ERROR(policy_.Complete(e->routing, &e->result));
+    DNS_RETURN_IF_ERROR(on_result(e->result));
+    ++rows_delivered_;
+    {
+      MutexLock lock(&mu_);
+      end_to_end_.Record(s_.clock->Now() - e->decoded);
+    }
+    if (on_progress) on_progress(SummarySoFar());
+  }
+  return absl::OkStatus();
+}
+
+// The window's front once ready; null at the end of the input or on abort.
+std::unique_ptr<Entry> Cascade::RunState::NextReady() {
+  std::unique_ptr<Entry> e;
+  {
+    MutexLock lock(&mu_);
+    while (!aborted_ && !(!window_.empty() && window_.front()->ready) &&
+           !(input_done_ && window_.empty())) {
+      front_cv_.Wait(&mu_);
+    }
+    if (aborted_ || window_.empty()) return nullptr;
+    e = std::move(window_.front());
+    window_.pop_front();
+  }
+  room_cv_.Signal();
+  return e;
+}
+
+// Frames and statuses so far (emitter thread); times are filled at the end.
+CascadeSummary Cascade::RunState::SummarySoFar() const {
+  const FrameCounts& c = policy_.counts();
+  CascadeSummary s;
+  s.frames = c.frames;
+  s.positive_frames = c.positive_frames;
+  s.corrupt_frames = c.corrupt_frames;
+  s.status_counts = c.status_counts;
+  return s;
+}
+
+// ---------------------------------------------------------------- control
+
+void Cascade::RunState::AddSeconds(double* field, double seconds) {
+  MutexLock lock(&mu_);
+  *field += seconds;
+}
+
+void Cascade::RunState::Abort() {
+  {
+    MutexLock lock(&mu_);
+    aborted_ = true;
+  }
+  Signal({.room = true, .front = true, .jobs = true});
+}
+
+// Withdraws this run's requests from the (shared) stages and waits for
+// every callback: they point into the window.
+void Cascade::RunState::WithdrawAndDrain() {
+  cancelled_->store(true);
+  MutexLock lock(&mu_);
+  while (outstanding_ > 0) jobs_cv_.Wait(&mu_);
+}
+
+absl::Status Cascade::RunState::Decode(video::FrameSource& source,
+                                       BoundedQueue<DecodedFrame>& queue, double* decode_seconds) {
+  while (true) {
+    const Clock::TimePoint t0 = s_.clock->Now();
+    absl::StatusOr<std::optional<video::Frame>> next = source.Next();
+    const Clock::TimePoint t1 = s_.clock->Now();
+    *decode_seconds += SecondsBetween(t0, t1);
+    if (!next.ok()) return next.status();
+    if (!next->has_value() || !queue.Push({std::move(**next), t1})) return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<CascadeSummary> Cascade::RunState::Run(video::FrameSource& source,
+                                                      const ResultCallback& on_result,
+                                                      const ProgressCallback& on_progress) {
+  const Clock::TimePoint start = s_.clock->Now();
+  BoundedQueue<DecodedFrame> queue(s_.options.queue_capacity);
+  absl::Status edge_status, emit_status;
+  std::jthread emitter([&] {
+    emit_status = EmitLoop(on_result, on_progress);
+    if (!emit_status.ok()) Abort();
+  });
+  std::jthread dispatcher([&] { DispatchLoop(); });
+  std::jthread edge([&] {
+    edge_status = EdgeLoop(queue);
+    queue.Close();  // unblocks the decoder when the edge stopped early
+    {
+      MutexLock lock(&mu_);
+      input_done_ = true;
+    }
+    Signal({.front = true, .jobs = true});
+  });
+  double decode_seconds = 0;
+  const absl::Status decode_status = Decode(source, queue, &decode_seconds);
+  queue.Close();
+  edge.join();
+  emitter.join();
+  Abort();  // stops the dispatcher if the emitter ended early
+  dispatcher.join();
+  WithdrawAndDrain();
+
+  CascadeSummary summary = SummarySoFar();
+  {
+    MutexLock lock(&mu_);
+    summary.stage_seconds = seconds_;
+    summary.stage_seconds.specialized = spec_.busy.seconds;
+    summary.stage_seconds.reference = ref_.busy.seconds;
+  }
+  summary.stage_seconds.decode = decode_seconds;
+  summary.wall_seconds = SecondsBetween(start, s_.clock->Now());
+  summary.frames_per_second = summary.wall_seconds > 0 ? summary.frames / summary.wall_seconds : 0;
+  if (!emit_status.ok()) {
+    return absl::Status(emit_status.code(), fmt::format("{} ({} rows written before it)",
+                                                        std::string(emit_status.message()),
+                                                        rows_delivered_));
+  }
+  if (!edge_status.ok()) return edge_status;
+  if (!decode_status.ok()) return decode_status;
+  return summary;
+}
+
+RunReport Cascade::RunState::Report() const {
+  auto stage_report = [](std::string name, const models::ModelStage& stage,
+                         const StageFigures& figures) {
+    StageReport s;
+    s.stage = std::move(name);
+    s.description = stage.Describe();
+    s.stats = stage.stats();
+    for (const models::StageEndpointStats& e : s.stats.endpoints) s.bytes_sent += e.bytes_sent;
+    s.requests = figures.requests;
+    s.frames = figures.frames;
+    s.latency = Summarize(figures.latency);
+    return s;
+  };
+  // Stage figures are copied under mu_, stage stats read without it (a
+  // stage takes its own locks).
+  StageFigures spec, ref;
+  RunReport r;
+  {
+    MutexLock lock(&mu_);
+    spec = spec_;
+    ref = ref_;
+    r.model_frame_latency = Summarize(model_frame_latency_);
+    r.end_to_end_latency = Summarize(end_to_end_);
+  }
+  if (s_.stages.specialized) {
+    r.stages.push_back(stage_report("specialized", *s_.stages.specialized, spec));
+  }
+  r.stages.push_back(stage_report("reference", *s_.stages.reference, ref));
+  return r;
+}
+
+// ---------------------------------------------------------------- Cascade
+
+Cascade::Cascade(std::unique_ptr<Shared> shared) : shared_(std::move(shared)) {}
 
 Cascade::~Cascade() = default;
 
 absl::StatusOr<std::unique_ptr<Cascade>> Cascade::Create(const CascadeConfig& config,
                                                          const CascadeOptions& options,
-                                                         std::unique_ptr<models::Model> specialized,
-                                                         std::unique_ptr<models::Model> reference,
-                                                         Clock* clock) {
+                                                         Stages stages, Clock* clock) {
   DNS_RETURN_IF_ERROR(ValidateCascadeConfig(config));
-  if (reference == nullptr) return absl::InvalidArgumentError("cascade needs a reference model");
-  if (config.specialized_enabled() && specialized == nullptr) {
-    return absl::InvalidArgumentError("config names a specialized model but none was loaded");
+  DNS_RETURN_IF_ERROR(CheckOptions(options));
+  if (stages.reference == nullptr) {
+    return absl::InvalidArgumentError("cascade needs a reference stage");
   }
-  std::unique_ptr<detect::DifferenceDetector> diff;
+  if (config.specialized_enabled() != (stages.specialized != nullptr)) {
+    return absl::InvalidArgumentError(
+        config.specialized_enabled()
+            ? "config names a specialized model but no specialized stage was given"
+            : "a specialized stage was given but the config has no specialized model");
+  }
+  auto shared = std::make_unique<Shared>();
+  DNS_ASSIGN_OR_RETURN(shared->detector, models::DetectorSignatureOf(stages.reference->metadata()));
+  if (stages.reference->metadata().class_names.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "reference model '{}' reports no class names, so detections cannot be matched to "
+        "'{}': give the names file (--reference-names; TF Serving metadata carries none, and a "
+        "replay model lists the object names of its label file or its replay.object_name)",
+        stages.reference->metadata().name, config.object));
+  }
+  if (stages.specialized) {
+    DNS_ASSIGN_OR_RETURN(shared->classifier,
+                         models::ClassifierSignatureOf(stages.specialized->metadata()));
+  }
+  shared->config = config;
+  shared->options = options;
+  shared->stages = stages;
+  shared->policy = PolicyOptionsFor(config);
+  shared->clock = clock;
   if (config.diff_enabled) {
-    DNS_ASSIGN_OR_RETURN(cv::Mat background, LoadDiffBackground(config));
-    DNS_ASSIGN_OR_RETURN(diff, detect::DifferenceDetector::Create(config.diff, background));
+    DNS_ASSIGN_OR_RETURN(shared->diff_background, LoadDiffBackground(config));
   }
-  return std::unique_ptr<Cascade>(new Cascade(config, options, std::move(specialized),
-                                              std::move(reference), std::move(diff), clock));
+  return std::unique_ptr<Cascade>(new Cascade(std::move(shared)));
 }
 
 absl::StatusOr<CascadeSummary> Cascade::Run(video::FrameSource& source,
                                             const ResultCallback& on_result,
                                             const ProgressCallback& on_progress) {
   const video::VideoInfo& info = source.info();
-  if (config_.roi) DNS_RETURN_IF_ERROR(CheckRoiInFrame(*config_.roi, info.width, info.height));
-  const Clock::TimePoint start = clock_->Now();
-  BoundedQueue<video::Frame> queue(options_.queue_capacity);
-  Worker worker(*this, on_result, on_progress);
-  absl::Status worker_status;
-  std::jthread thread([&] {
-    worker_status = worker.Consume(queue);
-    queue.Close();  // unblocks the decoder when the worker stopped early
-  });
-  double decode_seconds = 0;
-  absl::Status decode_status;
-  while (true) {
-    const Clock::TimePoint t0 = clock_->Now();
-    absl::StatusOr<std::optional<video::Frame>> next = source.Next();
-    decode_seconds += SecondsBetween(t0, clock_->Now());
-    if (!next.ok()) {
-      decode_status = next.status();
-      break;
-    }
-    if (!next->has_value() || !queue.Push(std::move(**next))) break;
+  if (shared_->config.roi) {
+    DNS_RETURN_IF_ERROR(CheckRoiInFrame(*shared_->config.roi, info.width, info.height));
   }
-  queue.Close();
-  thread.join();
-  CascadeSummary summary = worker.summary();
-  summary.stage_seconds.decode = decode_seconds;
-  summary.wall_seconds = SecondsBetween(start, clock_->Now());
-  summary.frames_per_second = summary.wall_seconds > 0 ? summary.frames / summary.wall_seconds : 0;
-  if (!worker_status.ok()) return worker_status;
-  if (!decode_status.ok()) return decode_status;
-  return summary;
+  auto run = std::make_shared<RunState>(*shared_);
+  DNS_RETURN_IF_ERROR(run->Init());
+  {
+    MutexLock lock(&shared_->run_mu);
+    shared_->run = run;
+  }
+  return run->Run(source, on_result, on_progress);
+}
+
+RunReport Cascade::report() const {
+  std::shared_ptr<RunState> run;
+  {
+    MutexLock lock(&shared_->run_mu);
+    run = shared_->run;
+  }
+  if (run) return run->Report();
+  RunReport r;
+  const Stages& st = shared_->stages;
+  if (st.specialized) r.stages.push_back({"specialized", st.specialized->Describe()});
+  r.stages.push_back({"reference", st.reference->Describe()});
+  return r;
+}
+
+std::string Cascade::InFlightLine() const {
+  const Stages& st = shared_->stages;
+  std::string line;
+  if (st.specialized) line = InFlightText("spec", st.specialized->stats()) + " ";
+  return line + InFlightText("ref", st.reference->stats());
 }
 
 absl::StatusOr<double> MeasureDecodeOnly(video::FrameSource& source, const CascadeConfig& config,

@@ -1,100 +1,111 @@
-// The local cascade: frames -> difference detector -> specialized model (if
-// configured) -> reference detector for the frames still undecided. Every
-// frame of the range gets exactly one FrameResult, delivered in frame order.
+// The cascade engine: frames -> difference detector -> specialized stage (if
+// configured) -> reference stage for the frames still undecided, every
+// decision made by the one CascadePolicy (policy.h). The model stages are
+// models::ModelStage — in this process (models/local_stage.h, the embedded
+// default) or on model servers (client/remote_model.h) — so local and
+// distributed runs execute the same code and give the same rows. Stages are
+// not owned and may be shared by several cascades running at once (streams);
+// each Run() keeps its own state and withdraws its own requests when it
+// stops, so a failed run leaves the stages usable.
 //
-// Two threads: the caller's thread only decodes and feeds a bounded queue; a
-// worker thread owned by Run() pre-processes (ROI crop, resize to each
-// stage's resolution), runs the stages and emits results. Decoding, the
-// physical limit of an edge client, thus overlaps everything else. Memory is
-// bounded by the queue capacity whatever the video length.
+// Threads of one Run(): the caller's thread decodes into a bounded queue; an
+// edge thread pre-processes, runs the difference detector, batches
+// specialized requests and submits them; a dispatch thread builds reference
+// payloads (resize, JPEG/PNG) for the frames the specialized stage is unsure
+// about; stage callbacks record verdicts; an emitter thread completes rows in
+// frame order (the policy's label memory) and hands them to the caller. A
+// frame the difference detector reused waits in the reorder window for its
+// anchor's label. Two bounds keep memory flat for any video length:
+// `max_window_frames` frames between decode and emit, and `max_model_frames`
+// frames (which hold their full image) in the model stages. When either is
+// full the edge thread blocks, the frame queue fills, and the decoder waits:
+// back-pressure reaches decoding.
 //
-// Thread-safety: a Cascade runs one video at a time; Run() is not reentrant.
+// Every frame of the range gets exactly one row, delivered in frame order.
+// When a stage request fails for good (e.g. every endpoint down past the
+// remote patience) the rows before the first unlabeled frame are all
+// delivered and Run() returns the error naming that frame.
+//
+// Thread-safety: one Run() at a time per Cascade; report() and
+// InFlightLine() may be called from any thread during a run (e.g. from the
+// progress callback). Distinct Cascades may run at once over shared stages.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "cascade/cascade_config.h"
+#include "cascade/client_batcher.h"
+#include "cascade/stage_requests.h"
+#include "cascade/summary.h"
 #include "common/clock.h"
-#include "detect/difference_detector.h"
 #include "labels/prediction_csv.h"
-#include "models/model.h"
+#include "models/model_stage.h"
 #include "video/frame_source.h"
 #include "video/preprocess.h"
 
 namespace dnoscope::cascade {
 
-struct StageSeconds {
-  double decode = 0;      // FrameSource::Next (decode, grab)
-  double preprocess = 0;  // ROI crop + resizes
-  double difference = 0;
-  // Time spent in the stage; for the distributed cascade, wall time during
-  // which the stage had at least one request outstanding.
-  double specialized = 0;
-  double reference = 0;
-};
-
-struct CascadeSummary {
-  int64_t frames = 0;
-  int64_t positive_frames = 0;
-  int64_t corrupt_frames = 0;
-  std::array<int64_t, labels::kNumFrameStatuses> status_counts{};
-  double wall_seconds = 0;
-  double frames_per_second = 0;
-  StageSeconds stage_seconds;
-  // Filled by MeasureDecodeOnly when asked for.
-  std::optional<double> decode_only_frames_per_second;
-};
-
-// Called once per frame, in frame order, from the worker thread. A non-OK
+// Called once per frame, in frame order, from the emitter thread. A non-OK
 // return stops the run with that status.
 using ResultCallback = std::function<absl::Status(const labels::FrameResult&)>;
-// Called from the worker thread after each frame with the summary so far.
+// Called from the emitter thread after each row with the summary so far.
 using ProgressCallback = std::function<void(const CascadeSummary&)>;
 
+// The model stages of a cascade; not owned, must outlive it.
+struct Stages {
+  // Required exactly when the config names a specialized model.
+  models::ModelStage* specialized = nullptr;
+  // Required.
+  models::ModelStage* reference = nullptr;
+};
+
 struct CascadeOptions {
-  // Frames buffered between the decoder and the stages.
+  // Decoded frames buffered before the edge thread.
   size_t queue_capacity = 16;
+  // Frames decoded but not yet emitted (the reorder window).
+  int max_window_frames = 1024;
+  // Frames inside the model stages at once (each keeps its full image).
+  int max_model_frames = 64;
+  // Client-side batching of specialized requests (capped at the model's
+  // max_batch_size).
+  BatchingOptions specialized_batching;
+  PayloadOptions reference_payload;
   // Interpolation for the cheap stages' resizes.
   video::Interpolation interpolation = video::Interpolation::kArea;
 };
 
 class Cascade {
  public:
-  // `reference` is required; `specialized` may be null (stage disabled) and is
-  // required when config.specialized_enabled(). `clock` is not owned and must
-  // outlive the cascade. InvalidArgument for inconsistent configs, errors
-  // loading the background image.
+  // Checks the config, the options and the stages' roles (models/signature.h:
+  // the reference must be a detector reporting class names, the specialized
+  // stage a classifier). `clock` is not owned. InvalidArgument naming what
+  // is wrong; errors loading the difference detector's background image.
   static absl::StatusOr<std::unique_ptr<Cascade>> Create(const CascadeConfig& config,
                                                          const CascadeOptions& options,
-                                                         std::unique_ptr<models::Model> specialized,
-                                                         std::unique_ptr<models::Model> reference,
-                                                         Clock* clock);
+                                                         Stages stages,
+                                                         Clock* clock = Clock::Real());
+  ~Cascade();
 
   // Runs over every frame `source` yields. On error the results delivered so
   // far are complete and in order; the status says what stopped the run.
+  // May be called again (also after a failed run) for another video.
   absl::StatusOr<CascadeSummary> Run(video::FrameSource& source, const ResultCallback& on_result,
                                      const ProgressCallback& on_progress = {});
 
-  ~Cascade();
+  // Per-stage requests, bytes and latencies of the current (or last) run.
+  RunReport report() const;
+  // "spec 3 (a:2 b:1) ref 5 (c:3 d:2)": requests in flight per stage.
+  std::string InFlightLine() const;
 
  private:
-  class Worker;
-  Cascade(CascadeConfig config, CascadeOptions options, std::unique_ptr<models::Model> specialized,
-          std::unique_ptr<models::Model> reference,
-          std::unique_ptr<detect::DifferenceDetector> diff, Clock* clock);
-
-  CascadeConfig config_;
-  CascadeOptions options_;
-  std::unique_ptr<models::Model> specialized_;
-  std::unique_ptr<models::Model> reference_;
-  std::unique_ptr<detect::DifferenceDetector> diff_;
-  Clock* clock_;
+  struct Shared;
+  class RunState;
+  explicit Cascade(std::unique_ptr<Shared> shared);
+  std::unique_ptr<Shared> shared_;
 };
 
 // Decodes and pre-processes like Run() does (same range, sampling, ROI crop
@@ -102,10 +113,5 @@ class Cascade {
 // frames per second. Used as the physical limit to compare the cascade with.
 absl::StatusOr<double> MeasureDecodeOnly(video::FrameSource& source, const CascadeConfig& config,
                                          const CascadeOptions& options, Clock* clock);
-
-// True when a reference detection counts as the queried object under `config`
-// (class name, min confidence, box centre inside the ROI).
-bool MatchesQuery(const models::BoxDetection& detection,
-                  const std::vector<std::string>& class_names, const CascadeConfig& config);
 
 }  // namespace dnoscope::cascade

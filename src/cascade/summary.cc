@@ -90,4 +90,84 @@ std::string StatusShareLine(const CascadeSummary& s) {
                      s.positive_frames);
 }
 
+namespace {
+
+nlohmann::json LatencyJson(const LatencySummary& l) {
+  return {{"count", l.count}, {"p50_ms", l.p50_ms}, {"p90_ms", l.p90_ms},
+          {"p99_ms", l.p99_ms}, {"max_ms", l.max_ms}};
+}
+
+std::string LatencyText(const LatencySummary& l) {
+  if (l.count == 0) return "n=0";
+  return fmt::format("p50 {:.1f} ms, p90 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms (n={})",
+                     l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.count);
+}
+
+nlohmann::json EndpointsJson(const models::StageStats& stats) {
+  nlohmann::json endpoints = nlohmann::json::array();
+  for (const models::StageEndpointStats& e : stats.endpoints) {
+    endpoints.push_back({{"endpoint", e.name},
+                         {"requests", e.requests},
+                         {"failures", e.failures},
+                         {"ejections", e.ejections},
+                         {"ejected", e.ejected},
+                         {"bytes_sent", e.bytes_sent}});
+  }
+  return endpoints;
+}
+
+}  // namespace
+
+std::string ReportToJson(const RunReport& report) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const StageReport& s : report.stages) {
+    stages.push_back({{"stage", s.stage},
+                      {"description", s.description},
+                      {"requests", s.requests},
+                      {"frames", s.frames},
+                      {"bytes_sent", s.bytes_sent},
+                      {"retries", s.stats.retries},
+                      {"latency", LatencyJson(s.latency)},
+                      {"endpoints", EndpointsJson(s.stats)}});
+  }
+  nlohmann::json j = {{"stages", stages},
+                      {"model_frame_latency", LatencyJson(report.model_frame_latency)},
+                      {"end_to_end_latency", LatencyJson(report.end_to_end_latency)}};
+  return j.dump(2);
+}
+
+std::string ReportToTable(const RunReport& report) {
+  std::string out;
+  for (const StageReport& s : report.stages) {
+    out += fmt::format("{:<12}   {}\n", s.stage, s.description);
+    out += fmt::format("  requests     {} ({} frames), {:.1f} KiB sent, {} retries\n", s.requests,
+                       s.frames, s.bytes_sent / 1024.0, s.stats.retries);
+    out += fmt::format("  latency      {}\n", LatencyText(s.latency));
+    const bool local = s.stats.endpoints.size() == 1 && s.stats.endpoints[0].name == "local";
+    if (local) continue;
+    for (const models::StageEndpointStats& e : s.stats.endpoints) {
+      out += fmt::format(
+          "    {:<24} {:>7} attempts {:>5} failures {:>3} ejections {:>10.1f} KiB{}\n", e.name,
+          e.requests, e.failures, e.ejections, e.bytes_sent / 1024.0,
+          e.ejected ? "  (ejected)" : "");
+    }
+  }
+  out += fmt::format("model frames   decode to label: {}\n", LatencyText(report.model_frame_latency));
+  out += fmt::format("all frames     decode to row:   {}\n", LatencyText(report.end_to_end_latency));
+  return out;
+}
+
+std::string InFlightText(std::string_view tag, const models::StageStats& stats) {
+  int total = 0;
+  std::string parts;
+  for (const models::StageEndpointStats& e : stats.endpoints) {
+    total += e.in_flight;
+    if (stats.endpoints.size() > 1) {
+      parts += fmt::format("{}{}:{}{}", parts.empty() ? "" : " ", e.name, e.in_flight,
+                           e.ejected ? "!" : "");
+    }
+  }
+  return parts.empty() ? fmt::format("{} {}", tag, total) : fmt::format("{} {} ({})", tag, total, parts);
+}
+
 }  // namespace dnoscope::cascade

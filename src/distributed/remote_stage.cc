@@ -8,7 +8,7 @@
 namespace dnoscope::distributed {
 namespace {
 
-class RemoteStage final : public ModelStage {
+class RemoteStage final : public models::ModelStage {
  public:
   RemoteStage(std::unique_ptr<client::RemoteModel> remote, models::ModelMetadata metadata,
               std::string description)
@@ -20,13 +20,13 @@ class RemoteStage final : public ModelStage {
   const models::ModelMetadata& metadata() const override { return metadata_; }
   std::string Describe() const override { return description_; }
 
-  void InferAsync(std::vector<Tensor> inputs, Done done) override {
-    remote_->InferAsync(std::move(inputs), {}, std::move(done));
+  void InferAsync(models::StageRequest request, Done done) override {
+    remote_->InferAsync(std::move(request.inputs), std::move(request.outputs), std::move(done));
   }
 
-  StageStats stats() const override {
+  models::StageStats stats() const override {
     const client::RemoteModelStats s = remote_->stats();
-    StageStats out;
+    models::StageStats out;
     out.retries = s.retries;
     for (const client::RemoteEndpointStats& e : s.endpoints) {
       out.endpoints.push_back({e.endpoint.ToString(), e.in_flight, e.requests, e.failures,
@@ -72,7 +72,7 @@ absl::StatusOr<std::vector<client::Endpoint>> ParseEndpointList(std::string_view
   return endpoints;
 }
 
-absl::StatusOr<std::unique_ptr<ModelStage>> MakeRemoteStage(
+absl::StatusOr<std::unique_ptr<models::ModelStage>> MakeRemoteStage(
     std::vector<client::Endpoint> endpoints, const client::RemoteModelOptions& options,
     Clock* clock, std::vector<std::string> class_names) {
   std::string where;
@@ -88,7 +88,7 @@ absl::StatusOr<std::unique_ptr<ModelStage>> MakeRemoteStage(
       fmt::format("remote '{}' at {} ({}, {})", options.model, where,
                   client::WireFormatName(options.format),
                   client::BalancePolicyName(options.balancer.policy));
-  return std::unique_ptr<ModelStage>(
+  return std::unique_ptr<models::ModelStage>(
       new RemoteStage(std::move(remote), std::move(metadata), std::move(description)));
 }
 

@@ -1,4 +1,4 @@
-// The remote ModelStage: a client::RemoteModel (load-balanced, retried,
+// The remote models::ModelStage: a client::RemoteModel (load-balanced, retried,
 // ejecting failing endpoints) behind the ModelStage interface.
 // Thread-safety: as ModelStage.
 #pragma once
@@ -10,7 +10,7 @@
 #include "client/endpoint.h"
 #include "client/remote_model.h"
 #include "common/clock.h"
-#include "distributed/model_stage.h"
+#include "models/model_stage.h"
 
 namespace dnoscope::distributed {
 
@@ -19,7 +19,7 @@ namespace dnoscope::distributed {
 // error when none answers; the server's error (e.g. NotFound for an unknown
 // model) otherwise. A non-empty `class_names` replaces the detector class
 // names the server reports (TF Serving metadata has none).
-absl::StatusOr<std::unique_ptr<ModelStage>> MakeRemoteStage(
+absl::StatusOr<std::unique_ptr<models::ModelStage>> MakeRemoteStage(
     std::vector<client::Endpoint> endpoints, const client::RemoteModelOptions& options,
     Clock* clock = Clock::Real(), std::vector<std::string> class_names = {});
 

@@ -11,22 +11,6 @@
 namespace dnoscope::labels {
 namespace {
 
-struct Confusion {
-  int64_t tp = 0;
-  int64_t fp = 0;
-  int64_t tn = 0;
-  int64_t fn = 0;
-
-  void Add(bool truth, bool predicted) {
-    if (truth) {
-      ++(predicted ? tp : fn);
-    } else {
-      ++(predicted ? fp : tn);
-    }
-  }
-  int64_t total() const { return tp + fp + tn + fn; }
-};
-
 double Ratio(int64_t num, int64_t den) {
   return den == 0 ? 0.0 : static_cast<double>(num) / static_cast<double>(den);
 }
@@ -85,27 +69,31 @@ absl::StatusOr<std::vector<uint8_t>> DensePredictions(std::span<const FrameResul
   return dense;
 }
 
-// Per NoScope window: positive when >= the (length-scaled) minimum of its frames are.
-Confusion CountWindows(const LabelIndex& truth, const std::vector<uint8_t>& predicted,
-                       int64_t start, const EvalOptions& options) {
+}  // namespace
+
+Confusion CountFrames(std::span<const uint8_t> truth, std::span<const uint8_t> predicted) {
+  Confusion c;
+  for (size_t i = 0; i < truth.size(); ++i) c.Add(truth[i] != 0, predicted[i] != 0);
+  return c;
+}
+
+Confusion CountWindows(std::span<const uint8_t> truth, std::span<const uint8_t> predicted,
+                       int window, int window_min_positive) {
   Confusion windows;
-  const int64_t n = static_cast<int64_t>(predicted.size());
-  for (int64_t w = 0; w < n; w += options.window) {
-    const int64_t len = std::min<int64_t>(options.window, n - w);
-    // ceil(min_positive * len / window): equals min_positive for full windows.
-    const int64_t need = (options.window_min_positive * len + options.window - 1) / options.window;
+  const int64_t n = static_cast<int64_t>(truth.size());
+  for (int64_t w = 0; w < n; w += window) {
+    const int64_t len = std::min<int64_t>(window, n - w);
+    const int64_t need = (int64_t{window_min_positive} * len + window - 1) / window;
     int64_t truth_positive = 0;
     int64_t predicted_positive = 0;
     for (int64_t i = w; i < w + len; ++i) {
-      truth_positive += truth.Positive(start + i) ? 1 : 0;
-      predicted_positive += predicted[i];
+      truth_positive += truth[i] != 0 ? 1 : 0;
+      predicted_positive += predicted[i] != 0 ? 1 : 0;
     }
     windows.Add(truth_positive >= need, predicted_positive >= need);
   }
   return windows;
 }
-
-}  // namespace
 
 absl::StatusOr<EvalResult> Evaluate(const LabelIndex& truth,
                                     std::span<const FrameResult> predictions,
@@ -114,9 +102,11 @@ absl::StatusOr<EvalResult> Evaluate(const LabelIndex& truth,
   const int64_t start = options.range.start;
   DNS_ASSIGN_OR_RETURN(const int64_t end, RangeEnd(predictions, options.range));
   DNS_ASSIGN_OR_RETURN(std::vector<uint8_t> predicted, DensePredictions(predictions, start, end));
-  Confusion frames;
-  for (int64_t f = start; f < end; ++f) frames.Add(truth.Positive(f), predicted[f - start] != 0);
-  const Confusion windows = CountWindows(truth, predicted, start, options);
+  std::vector<uint8_t> actual(predicted.size());
+  for (int64_t f = start; f < end; ++f) actual[f - start] = truth.Positive(f) ? 1 : 0;
+  const Confusion frames = CountFrames(actual, predicted);
+  const Confusion windows =
+      CountWindows(actual, predicted, options.window, options.window_min_positive);
 
   EvalResult r;
   r.frames = frames.total();

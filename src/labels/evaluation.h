@@ -45,6 +45,36 @@ struct EvalResult {
   double window_accuracy = 0;
 };
 
+// Counts of a binary classification.
+struct Confusion {
+  int64_t tp = 0;
+  int64_t fp = 0;
+  int64_t tn = 0;
+  int64_t fn = 0;
+
+  void Add(bool truth, bool predicted) {
+    if (truth) {
+      ++(predicted ? tp : fn);
+    } else {
+      ++(predicted ? fp : tn);
+    }
+  }
+  int64_t total() const { return tp + fp + tn + fn; }
+  int64_t positives() const { return tp + fn; }
+  int64_t negatives() const { return fp + tn; }
+};
+
+// Per frame: truth[i] against predicted[i] (0/1, same length).
+Confusion CountFrames(std::span<const uint8_t> truth, std::span<const uint8_t> predicted);
+
+// NoScope's windows, the one implementation: consecutive windows of
+// `window` frames from the first (the last may be shorter), positive when at
+// least ceil(window_min_positive * length / window) of their frames are
+// (exactly window_min_positive for full windows). `truth` and `predicted`
+// are 0/1 per frame, same length.
+Confusion CountWindows(std::span<const uint8_t> truth, std::span<const uint8_t> predicted,
+                       int window, int window_min_positive);
+
 // Compares predictions with truth over options.range. Errors (InvalidArgument):
 // a frame of the range missing from the predictions (the message names the
 // first one), a frame predicted twice, an empty range, bad window settings

@@ -97,10 +97,15 @@ absl::Status WriteLabelCsv(const std::string& path, std::span<const Detection> d
   return writer->Close();
 }
 
+bool LabelFilter::Matches(std::string_view name, float confidence, float x1, float y1, float x2,
+                          float y2) const {
+  if (!object_name.empty() && name != object_name) return false;
+  if (confidence < min_confidence) return false;
+  return !roi || roi->ContainsBoxCentre(x1, y1, x2, y2);
+}
+
 bool LabelFilter::Matches(const Detection& d) const {
-  if (!object_name.empty() && d.object_name != object_name) return false;
-  if (d.confidence < min_confidence) return false;
-  return !roi || roi->ContainsBoxCentre(d.xmin, d.ymin, d.xmax, d.ymax);
+  return Matches(d.object_name, d.confidence, d.xmin, d.ymin, d.xmax, d.ymax);
 }
 
 LabelIndex LabelIndex::Build(std::span<const Detection> detections, const LabelFilter& filter,

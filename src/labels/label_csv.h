@@ -75,7 +75,9 @@ class LabelCsvWriter {
 // Writes all detections to `path` (header first).
 absl::Status WriteLabelCsv(const std::string& path, std::span<const Detection> detections);
 
-// Which detections count as "the object is present".
+// Which detections count as "the object is present": the query predicate,
+// the one rule for label files, the cascade's reference stage and the
+// evaluation alike.
 struct LabelFilter {
   // Object name to match exactly; empty matches every name.
   std::string object_name;
@@ -84,6 +86,10 @@ struct LabelFilter {
   // When set, the box centre must lie inside.
   std::optional<Roi> roi;
 
+  // A detection of `object_name` with `confidence` and box corners
+  // (x1, y1)-(x2, y2) in full-frame pixels.
+  bool Matches(std::string_view object_name, float confidence, float x1, float y1, float x2,
+               float y2) const;
   bool Matches(const Detection& d) const;
 };
 

@@ -6,7 +6,8 @@
 #include <optional>
 
 #include "absl/status/status.h"
-#include "cascade/cascade.h"
+#include "cascade/cascade_config.h"
+#include "cascade/policy.h"
 #include "common/status_macros.h"
 #include "detect/difference_detector.h"
 #include "fmt/format.h"
@@ -49,6 +50,7 @@ class Extractor {
         truth_(truth),
         options_(options),
         config_(options.config),
+        query_(cascade::PolicyOptionsFor(options.config)),
         clock_(clock),
         out_(out),
         spec_timing_(models.specialized ? options.specialized_timing_frames : 0,
@@ -150,12 +152,10 @@ class Extractor {
       if (run + 1 < runs) continue;
       reference_seconds_ += SecondsBetween(t0, clock_->Now());
       ++out_->samples.reference;
-      const auto& names = models_.reference->metadata().class_names;
-      const bool present = std::any_of(boxes->begin(), boxes->end(), [&](const auto& b) {
-        return cascade::MatchesQuery(b, names, config_);
-      });
+      labels::FrameResult verdict;
+      query_.DecideReference(*boxes, models_.reference->metadata().class_names, &verdict);
       ++out_->reference_checked;
-      if (present == truth_.Positive(frame.index)) ++out_->reference_agreed;
+      if (verdict.label == truth_.Positive(frame.index)) ++out_->reference_agreed;
     }
     return absl::OkStatus();
   }
@@ -193,6 +193,8 @@ class Extractor {
   const labels::LabelIndex& truth_;
   const FeatureOptions& options_;
   const cascade::CascadeConfig& config_;
+  // The cascade's reference verdict (query match) for the timing check.
+  const cascade::CascadePolicy query_;
   Clock* clock_;
   Features* out_;
   Spread spec_timing_;

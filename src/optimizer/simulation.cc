@@ -7,28 +7,13 @@
 #include "absl/status/status.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "labels/evaluation.h"
 
 namespace dnoscope::optimizer {
 namespace {
 
 using labels::FrameResult;
 using labels::FrameStatus;
-
-// The status and label the cascade gives a frame that reached the models.
-void DecideWithModels(const Features& f, int64_t i, const Setting& s, FrameResult* r) {
-  if (s.use_specialized && f.has_confidence) {
-    const float conf = f.confidence[i];
-    r->specialized_confidence = conf;
-    // Same comparisons as Cascade::Worker::RunModels (NaN defers).
-    if (conf <= s.c_low || conf >= s.c_high) {
-      r->status = FrameStatus::kSpecialized;
-      r->label = conf >= s.c_high;
-      return;
-    }
-  }
-  r->status = FrameStatus::kReference;
-  r->label = f.truth[i] != 0;
-}
 
 }  // namespace
 
@@ -42,56 +27,62 @@ absl::StatusOr<DiffPlan> PlanDifference(const Features& features, const detect::
   DiffPlan plan;
   plan.skip = skip;
   plan.threshold = threshold;
-  plan.path.resize(n);
+  plan.reuse_depth = std::max(1, diff.delta);
+  plan.routing.resize(n);
   plan.decider.resize(n);
   plan.score.assign(n, std::numeric_limits<double>::quiet_NaN());
   for (int64_t i = 0; i < n; ++i) {
-    const int32_t previous = i > 0 ? plan.decider[i - 1] : -1;
-    if (i % skip != 0 || features.corrupt[i]) {
-      plan.path[i] = i % skip != 0 ? FramePath::kSkipped : FramePath::kCorrupt;
-      plan.decider[i] = previous;
-      continue;
+    const bool sampled = i % skip == 0;
+    std::optional<detect::DiffDecision> decision;
+    if (sampled && features.corrupt[i] == 0) {
+      decision = detector->Process(features.first_frame + i, features.diff_images[i]);
+      ++plan.processed;
+      plan.score[i] = decision->score;
     }
-    const detect::DiffDecision d =
-        detector->Process(features.first_frame + i, features.diff_images[i]);
-    ++plan.processed;
-    plan.score[i] = d.score;
-    if (d.changed) {
-      plan.path[i] = FramePath::kModels;
-      plan.decider[i] = static_cast<int32_t>(i);
-      ++plan.to_models;
-    } else {
-      plan.path[i] = FramePath::kReused;
-      plan.decider[i] = d.reuse_frame < 0 ? -1 : plan.decider[d.reuse_frame - features.first_frame];
+    // Corruption was seen decoding every frame; a frame the sampling skips
+    // is not decoded, so it counts as skipped.
+    const bool corrupt = sampled && features.corrupt[i] != 0;
+    const cascade::Routing& r = plan.routing[i] =
+        cascade::CascadePolicy::RouteFrame(sampled, corrupt, decision);
+    switch (r.route) {
+      case cascade::Route::kInherit:
+        plan.decider[i] = i > 0 ? plan.decider[i - 1] : -1;
+        break;
+      case cascade::Route::kReuse:
+        plan.decider[i] =
+            r.reuse_frame < 0 ? -1 : plan.decider[r.reuse_frame - features.first_frame];
+        break;
+      case cascade::Route::kModels:
+        plan.decider[i] = static_cast<int32_t>(i);
+        ++plan.to_models;
+        break;
     }
   }
   return plan;
 }
 
-std::vector<FrameResult> SimulateSetting(const Features& features, const DiffPlan& plan,
-                                         const Setting& setting) {
+absl::StatusOr<std::vector<FrameResult>> SimulateSetting(const Features& features,
+                                                         const DiffPlan& plan,
+                                                         const Setting& setting) {
+  cascade::PolicyOptions options;
+  options.specialized = setting.use_specialized && features.has_confidence;
+  options.c_low = setting.c_low;
+  options.c_high = setting.c_high;
+  options.reuse_depth = plan.reuse_depth;
+  cascade::CascadePolicy policy(options);
   const int64_t n = features.size();
   std::vector<FrameResult> out(n);
   for (int64_t i = 0; i < n; ++i) {
     FrameResult& r = out[i];
+    const cascade::Routing& routing = plan.routing[i];
     r.frame = features.first_frame + i;
+    r.status = routing.status;
     r.diff_score = static_cast<float>(plan.score[i]);
-    const bool previous = i > 0 && out[i - 1].label;
-    switch (plan.path[i]) {
-      case FramePath::kSkipped:
-      case FramePath::kCorrupt:
-        r.status =
-            plan.path[i] == FramePath::kSkipped ? FrameStatus::kSkipped : FrameStatus::kCorrupt;
-        r.label = previous;
-        break;
-      case FramePath::kReused:
-        r.status = FrameStatus::kDiffReused;
-        r.label = plan.decider[i] >= 0 && out[plan.decider[i]].label;
-        break;
-      case FramePath::kModels:
-        DecideWithModels(features, i, setting, &r);
-        break;
+    if (routing.route == cascade::Route::kModels &&
+        (!options.specialized || policy.DecideSpecialized(features.confidence[i], &r))) {
+      policy.DecideReference(features.truth[i] != 0, std::nanf(""), &r);
     }
+    DNS_RETURN_IF_ERROR(policy.Complete(routing, &r));
   }
   return out;
 }
@@ -161,29 +152,12 @@ ErrorRates MakeRates(int64_t fp, int64_t fn, int64_t negatives, int64_t positive
 
 Accuracy MeasureAccuracy(std::span<const uint8_t> truth, std::span<const uint8_t> predicted,
                          int window, int window_min_positive) {
-  const int64_t n = static_cast<int64_t>(truth.size());
-  int64_t fp = 0, fn = 0, positives = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    positives += truth[i] ? 1 : 0;
-    fp += !truth[i] && predicted[i] ? 1 : 0;
-    fn += truth[i] && !predicted[i] ? 1 : 0;
-  }
+  auto rates = [](const labels::Confusion& c) {
+    return MakeRates(c.fp, c.fn, c.negatives(), c.positives());
+  };
   Accuracy a;
-  a.frames = MakeRates(fp, fn, n - positives, positives);
-  int64_t wfp = 0, wfn = 0, wpos = 0, windows = 0;
-  for (int64_t w = 0; w < n; w += window, ++windows) {
-    const int64_t len = std::min<int64_t>(window, n - w);
-    const int64_t need = (int64_t{window_min_positive} * len + window - 1) / window;
-    int64_t t = 0, p = 0;
-    for (int64_t i = w; i < w + len; ++i) {
-      t += truth[i] ? 1 : 0;
-      p += predicted[i] ? 1 : 0;
-    }
-    wpos += t >= need ? 1 : 0;
-    wfp += t < need && p >= need ? 1 : 0;
-    wfn += t >= need && p < need ? 1 : 0;
-  }
-  a.windows = MakeRates(wfp, wfn, windows - wpos, wpos);
+  a.frames = rates(labels::CountFrames(truth, predicted));
+  a.windows = rates(labels::CountWindows(truth, predicted, window, window_min_positive));
   return a;
 }
 

@@ -2,15 +2,12 @@
 // what the sampling and the difference detector do to each frame for one
 // (skip, t_diff), and the labels and statuses a full setting produces.
 //
-// The replay follows src/cascade exactly: frames not sampled and corrupt
-// frames copy the previous frame's label; the difference detector (the real
-// detect::DifferenceDetector, on the stored images) sees only sampled,
-// decodable frames; an unchanged frame reuses the label of the frame the
-// detector names (anchor, N frames back, or "absent" for background); a
-// changed frame gets the specialized model's answer when
-// conf <= c_low (absent) or conf >= c_high (present), else the reference's,
-// which is the truth by definition (NoScope counts reference-labelled frames
-// as correct).
+// The replay is the cascade's own policy (cascade/policy.h) driven over
+// precomputed scores: the real detect::DifferenceDetector runs on the stored
+// images of the sampled, decodable frames; CascadePolicy routes every frame,
+// judges the stored specialized confidence, keeps the label memory; the
+// reference's verdict is the truth by definition (NoScope counts
+// reference-labelled frames as correct).
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -20,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cascade/policy.h"
 #include "detect/difference_detector.h"
 #include "labels/prediction_csv.h"
 #include "opencv2/core.hpp"
@@ -42,24 +40,25 @@ struct Setting {
   float c_high = 2;
 };
 
-// What reaches which stage under one (skip, t_diff), before the specialized
-// thresholds are known.
-enum class FramePath : uint8_t { kSkipped, kCorrupt, kReused, kModels };
-
 struct DiffPlan {
   int skip = 1;
   double threshold = 0;
-  // Per frame of the Features.
-  std::vector<FramePath> path;
+  // How many frames back the detector may name (the policy's label memory).
+  int reuse_depth = 1;
+  // Per frame of the Features: the policy's routing under (skip, threshold).
+  std::vector<cascade::Routing> routing;
   // Per frame: the kModels frame whose label this frame ends up with (itself
   // for kModels frames), or -1 for a constant "absent" (background reuse, or
-  // a copy made before any frame was labelled).
+  // a copy made before any frame was labelled). The threshold sweep's
+  // shortcut (threshold_sweep.h); SimulateSetting does not use it.
   std::vector<int32_t> decider;
   // Per frame: the difference score; NaN when not scored.
   std::vector<double> score;
   // Frames the difference detector scored, and those sent to the models.
   int64_t processed = 0;
   int64_t to_models = 0;
+
+  cascade::Route route(int64_t i) const { return routing[i].route; }
 };
 
 // The detector options (`diff`, with its threshold replaced by `threshold`)
@@ -71,8 +70,10 @@ absl::StatusOr<DiffPlan> PlanDifference(const Features& features, const detect::
 // The cascade's result for every frame under `setting`; `plan` must be the
 // plan of (setting.skip, setting.diff_threshold). Frame numbers are video
 // indices; reference_confidence stays NaN (only the real reference knows it).
-std::vector<labels::FrameResult> SimulateSetting(const Features& features, const DiffPlan& plan,
-                                                 const Setting& setting);
+// Internal only if the policy finds the plan inconsistent (a bug).
+absl::StatusOr<std::vector<labels::FrameResult>> SimulateSetting(const Features& features,
+                                                                 const DiffPlan& plan,
+                                                                 const Setting& setting);
 
 // PlanDifference + SimulateSetting.
 absl::StatusOr<std::vector<labels::FrameResult>> Simulate(const Features& features,

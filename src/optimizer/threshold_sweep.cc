@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "labels/evaluation.h"
+
 namespace dnoscope::optimizer::internal {
 namespace {
 
@@ -54,8 +56,9 @@ std::vector<float> ConfidenceThresholds(const Features& features, int max_count)
 
 std::vector<double> DiffThresholdCandidates(const DiffPlan& plan, int count) {
   std::vector<double> scores;
-  for (size_t i = 0; i < plan.path.size(); ++i) {
-    const bool scored = plan.path[i] == FramePath::kModels || plan.path[i] == FramePath::kReused;
+  for (size_t i = 0; i < plan.routing.size(); ++i) {
+    const bool scored =
+        plan.route(i) == cascade::Route::kModels || plan.route(i) == cascade::Route::kReuse;
     if (scored && std::isfinite(plan.score[i])) scores.push_back(plan.score[i]);
   }
   std::sort(scores.begin(), scores.end());
@@ -77,7 +80,7 @@ PlanSweep::PlanSweep(const Features& features, const DiffPlan& plan,
   bin_.assign(n, -1);  // -1: not a decider, or a NaN confidence (always the reference)
   for (int64_t i = 0; i < n; ++i) {
     const float c = features.confidence[i];
-    if (plan.path[i] == FramePath::kModels && features.has_confidence && !std::isnan(c)) {
+    if (plan.route(i) == cascade::Route::kModels && features.has_confidence && !std::isnan(c)) {
       bin_[i] = static_cast<int32_t>(std::upper_bound(thresholds.begin(), thresholds.end(), c) -
                                      thresholds.begin());
     }
@@ -110,7 +113,7 @@ void PlanSweep::BuildPrefixSums() {
   // Index q + 1 collects deciders that always go to the reference (NaN confidence).
   for (auto* v : {&neg_, &pos_, &ref_fp_, &ref_fn_, &deciders_}) v->assign(q + 2, 0);
   for (int64_t d = 0; d < n; ++d) {
-    if (plan_.path[d] != FramePath::kModels) continue;
+    if (plan_.route(d) != cascade::Route::kModels) continue;
     const size_t k = bin_[d] < 0 ? q + 1 : static_cast<size_t>(bin_[d]);
     neg_[k] += tally_neg[d];
     pos_[k] += tally_pos[d];
@@ -153,27 +156,29 @@ SweepCounts PlanSweep::EvaluateDisabled() const {
 
 SweepCounts PlanSweep::EvaluateWindows(int a, int b, bool disabled) const {
   const std::vector<uint8_t>& truth = features_.truth;
-  auto label = [&](int32_t d) -> bool {
-    if (d < 0) return false;
-    const int32_t k = bin_[d];
-    if (disabled || k < 0 || (k > a && k <= b)) return truth[d] != 0;
-    return k > b;
-  };
-  const int64_t n = features_.size();
-  const int window = targets_.window;
-  SweepCounts c;
-  for (int64_t w = 0; w < n; w += window) {
-    const int64_t len = std::min<int64_t>(window, n - w);
-    const int64_t need = (int64_t{targets_.window_min_positive} * len + window - 1) / window;
-    int64_t t = 0, p = 0;
-    for (int64_t i = w; i < w + len; ++i) {
-      t += truth[i];
-      p += label(plan_.decider[i]) ? 1 : 0;
+  const float c_low = disabled ? 0.0f : thresholds_[a];
+  const float c_high = disabled ? 0.0f : thresholds_[b];
+  // Each frame's label is its decider's: the policy's verdict on the
+  // decider's confidence, or the truth when the reference decides.
+  auto label = [&](int32_t d) -> uint8_t {
+    if (d < 0) return 0;
+    if (disabled || bin_[d] < 0) return truth[d];
+    switch (cascade::JudgeConfidence(features_.confidence[d], c_low, c_high)) {
+      case cascade::Verdict::kPresent:
+        return 1;
+      case cascade::Verdict::kAbsent:
+        return 0;
+      case cascade::Verdict::kUnsure:
+        break;
     }
-    c.fp += t < need && p >= need ? 1 : 0;
-    c.fn += t >= need && p < need ? 1 : 0;
-  }
-  return c;
+    return truth[d];
+  };
+  std::vector<uint8_t>& predicted = scratch_;
+  predicted.resize(truth.size());
+  for (size_t i = 0; i < truth.size(); ++i) predicted[i] = label(plan_.decider[i]);
+  const labels::Confusion c =
+      labels::CountWindows(truth, predicted, targets_.window, targets_.window_min_positive);
+  return {c.fp, c.fn, 0};
 }
 
 ErrorRates PlanSweep::Rates(const SweepCounts& counts) const {

@@ -11,13 +11,17 @@
 // prefix sums over bins: O(1) per pair. Per window they need one pass over
 // the frames.
 //
+// These prefix sums restate CascadePolicy's threshold rule over bins; the
+// per-window pass applies cascade::JudgeConfidence itself, and the search's
+// chosen setting is re-checked by SimulateSetting, which runs the policy.
+//
 // For a fixed a, raising b moves deciders from "present" to "reference":
 // the FP count never rises, the FN count and the reference count never fall
 // (window labels are monotone in frame labels). So the cheapest feasible b
 // is the smallest b meeting the FP target, found by bisection, and it is
 // feasible only if it also meets the FN target.
 //
-// Thread-safety: immutable after construction.
+// Thread-safety: a PlanSweep is used by one thread (it keeps a scratch buffer).
 #pragma once
 
 #include <cstdint>
@@ -87,6 +91,8 @@ class PlanSweep {
   // the deciders themselves.
   std::vector<int64_t> neg_, pos_, ref_fp_, ref_fn_, deciders_;
   mutable int64_t evaluations_ = 0;
+  // Per-frame labels of one window evaluation, reused between calls.
+  mutable std::vector<uint8_t> scratch_;
 };
 
 }  // namespace dnoscope::optimizer::internal

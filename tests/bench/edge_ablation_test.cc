@@ -24,8 +24,8 @@ int Lines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
-const distributed::StageReport* Stage(const CascadeRunStats& s, const std::string& name) {
-  for (const distributed::StageReport& stage : s.report.stages) {
+const cascade::StageReport* Stage(const CascadeRunStats& s, const std::string& name) {
+  for (const cascade::StageReport& stage : s.report.stages) {
     if (stage.stage == name) return &stage;
   }
   return nullptr;

@@ -29,12 +29,14 @@ int Lines(const std::string& text) {
 }
 
 // Completes every request at once, on the caller's thread, echoing the inputs.
-class EchoStage final : public distributed::ModelStage {
+class EchoStage final : public models::ModelStage {
  public:
   const models::ModelMetadata& metadata() const override { return metadata_; }
   std::string Describe() const override { return "echo"; }
-  void InferAsync(std::vector<Tensor> inputs, Done done) override { done(std::move(inputs)); }
-  distributed::StageStats stats() const override { return {}; }
+  void InferAsync(models::StageRequest request, Done done) override {
+    done(std::move(request.inputs));
+  }
+  models::StageStats stats() const override { return {}; }
   void Shutdown() override {}
 
  private:
@@ -57,7 +59,7 @@ TEST(DelayedStageTest, DeliversEachResultOnceAndRecordsItsTimes) {
   std::atomic<int> delivered{0};
   std::promise<void> all_delivered;
   for (int i = 0; i < 5; ++i) {
-    (*stage)->InferAsync({Tensor::Fp32("x", {1}, std::vector<float>{static_cast<float>(i)})},
+    (*stage)->InferAsync({{Tensor::Fp32("x", {1}, std::vector<float>{static_cast<float>(i)})}},
                          [&](absl::StatusOr<std::vector<Tensor>> r) {
                            EXPECT_TRUE(r.ok()) << r.status();
                            if (++delivered == 5) all_delivered.set_value();

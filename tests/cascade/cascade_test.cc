@@ -1,3 +1,6 @@
+// The engine's behaviour with in-process stages: routing by the difference
+// detector, the specialized thresholds, reuse and inheritance of labels,
+// and how errors stop a run.
 #include "cascade/cascade.h"
 
 #include <cmath>
@@ -5,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "models/local_stage.h"
 #include "opencv2/imgcodecs.hpp"
 #include "testing/fakes.h"
 
@@ -56,11 +60,14 @@ RunOutput RunWith(const CascadeConfig& config, std::vector<video::Frame> frames,
                   std::unique_ptr<models::Model> reference,
                   std::unique_ptr<models::Model> specialized = nullptr,
                   absl::Status final_status = absl::OkStatus()) {
-  auto cascade =
-      Cascade::Create(config, {}, std::move(specialized), std::move(reference), Clock::Real());
+  std::unique_ptr<models::ModelStage> spec_stage =
+      specialized ? models::MakeLocalStage(std::move(specialized)) : nullptr;
+  std::unique_ptr<models::ModelStage> ref_stage = models::MakeLocalStage(std::move(reference));
+  auto cascade = Cascade::Create(config, {}, {spec_stage.get(), ref_stage.get()});
+  RunOutput out{{}, absl::UnknownError("not run")};
   EXPECT_TRUE(cascade.ok()) << cascade.status();
+  if (!cascade.ok()) return out;
   FakeFrameSource source(std::move(frames), kW, kH, final_status);
-  RunOutput out;
   out.summary = (*cascade)->Run(source, [&](const FrameResult& r) {
     out.rows.push_back(r);
     return absl::OkStatus();
@@ -187,21 +194,6 @@ TEST(CascadeTest, BackgroundModeLabelsUnchangedFramesAbsent) {
   EXPECT_EQ(*calls, std::vector<int64_t>({1}));
 }
 
-TEST(CascadeTest, QueryFiltersClassConfidenceAndRoi) {
-  CascadeConfig config = BaseConfig();
-  config.min_confidence = 0.5f;
-  config.roi = Roi{0, 0, 32, 48};
-  std::vector<std::string> names = {"person", "car"};
-  EXPECT_TRUE(MatchesQuery(PersonAt(10, 10), names, config));
-  EXPECT_FALSE(MatchesQuery(PersonAt(40, 10), names, config));        // centre outside the ROI
-  EXPECT_FALSE(MatchesQuery(PersonAt(10, 10, 0.4f), names, config));  // below min confidence
-  models::BoxDetection car = PersonAt(10, 10);
-  car.class_id = 1;
-  EXPECT_FALSE(MatchesQuery(car, names, config));
-  car.class_id = 7;  // out of range
-  EXPECT_FALSE(MatchesQuery(car, names, config));
-}
-
 TEST(CascadeTest, ReferenceFailureStopsWithOrderedPrefix) {
   CascadeConfig config = BaseConfig();
   config.diff_enabled = false;
@@ -232,11 +224,12 @@ TEST(CascadeTest, RejectsRoiOutsideTheFrame) {
   EXPECT_EQ(out.summary.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(CascadeTest, CreateRejectsMissingModels) {
+TEST(CascadeTest, CreateRejectsMissingStages) {
   CascadeConfig config = BaseConfig();
-  EXPECT_FALSE(Cascade::Create(config, {}, nullptr, nullptr, Clock::Real()).ok());
+  EXPECT_FALSE(Cascade::Create(config, {}, {nullptr, nullptr}).ok());
+  std::unique_ptr<models::ModelStage> reference = models::MakeLocalStage(Detector({}));
   config.specialized.model = "x";
-  EXPECT_FALSE(Cascade::Create(config, {}, nullptr, Detector({}), Clock::Real()).ok());
+  EXPECT_FALSE(Cascade::Create(config, {}, {nullptr, reference.get()}).ok());
 }
 
 }  // namespace

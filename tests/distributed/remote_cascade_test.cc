@@ -1,6 +1,6 @@
-// The distributed cascade against real model servers in this process
+// The cascade with remote stages against real model servers in this process
 // (model manager + REST handler + HTTP server on 127.0.0.1, port 0): the
-// rows equal the local cascade's on a synthetic video for every protocol,
+// rows equal those with in-process stages on a synthetic video for every protocol,
 // with batching, with a real ONNX specialized model, through failing
 // endpoints and a server killed mid-run; when every server is gone the run
 // fails naming the first unlabeled frame. With ../shared/data, the same
@@ -10,11 +10,12 @@
 #include <thread>
 
 #include "cascade/cascade.h"
-#include "distributed/async_cascade.h"
+#include "common/mutex.h"
 #include "distributed/remote_stage.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "labels/label_csv.h"
+#include "models/local_stage.h"
 #include "serving/http/server.h"
 #include "serving/metrics.h"
 #include "serving/model_manager.h"
@@ -24,6 +25,13 @@
 #include "video/synthetic.h"
 
 namespace dnoscope::distributed {
+
+using cascade::CascadeOptions;
+using cascade::PayloadFormat;
+using cascade::RunReport;
+using cascade::StageReport;
+using models::ModelStage;
+using models::StageEndpointStats;
 namespace {
 
 using cascade::CascadeConfig;
@@ -70,7 +78,7 @@ class FaultyServer {
     server_ = *serving::http::HttpServer::Start(
         options, [this](serving::http::HttpRequest, serving::http::Responder respond) {
           if (status_ == 0) {
-            std::lock_guard lock(mu_);
+            MutexLock lock(&mu_);
             held_.push_back(std::move(respond));
             return;
           }
@@ -82,15 +90,15 @@ class FaultyServer {
   }
   ~FaultyServer() {
     server_->Shutdown();
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     held_.clear();
   }
   client::Endpoint endpoint() const { return {"127.0.0.1", server_->port()}; }
 
  private:
   const int status_;
-  std::mutex mu_;
-  std::vector<serving::http::Responder> held_;
+  Mutex mu_;
+  std::vector<serving::http::Responder> held_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<serving::http::HttpServer> server_;
 };
 
@@ -161,22 +169,20 @@ class RemoteCascadeTest : public ::testing::Test {
     return c;
   }
 
+  std::unique_ptr<ModelStage> LocalStage(models::ModelSpec spec) const {
+    spec.repository = repo_;
+    auto model = models::LoadModel(spec);
+    EXPECT_TRUE(model.ok()) << model.status();
+    return model.ok() ? models::MakeLocalStage(*std::move(model)) : nullptr;
+  }
+
   std::vector<FrameResult> RunLocal(const CascadeConfig& config) {
-    models::ModelSpec ref = config.reference;
-    ref.repository = repo_;
-    auto reference = models::LoadModel(ref);
-    EXPECT_TRUE(reference.ok()) << reference.status();
-    std::unique_ptr<models::Model> specialized;
-    if (config.specialized_enabled()) {
-      models::ModelSpec spec = config.specialized;
-      spec.repository = repo_;
-      auto m = models::LoadModel(spec);
-      EXPECT_TRUE(m.ok()) << m.status();
-      specialized = *std::move(m);
-    }
-    auto cascade = cascade::Cascade::Create(config, {}, std::move(specialized),
-                                            *std::move(reference), Clock::Real());
+    std::unique_ptr<ModelStage> reference = LocalStage(config.reference);
+    std::unique_ptr<ModelStage> specialized =
+        config.specialized_enabled() ? LocalStage(config.specialized) : nullptr;
+    auto cascade = cascade::Cascade::Create(config, {}, {specialized.get(), reference.get()});
     EXPECT_TRUE(cascade.ok()) << cascade.status();
+    if (!cascade.ok()) return {};
     auto source = video::OpenFrameSource({.uri = video_});
     EXPECT_TRUE(source.ok());
     std::vector<FrameResult> rows;
@@ -210,13 +216,13 @@ class RemoteCascadeTest : public ::testing::Test {
   struct Outcome {
     std::vector<FrameResult> rows;
     absl::Status status;
-    DistributedReport report;
+    RunReport report;
   };
 
   Outcome RunRemote(const CascadeConfig& config, std::vector<client::Endpoint> spec_endpoints,
                     std::vector<client::Endpoint> ref_endpoints,
                     client::WireFormat format = client::WireFormat::kKserveBinary,
-                    AsyncCascadeOptions options = {},
+                    CascadeOptions options = {},
                     const std::function<void(int64_t)>& after_row = {}) {
     Outcome out;
     std::unique_ptr<ModelStage> spec;
@@ -233,7 +239,7 @@ class RemoteCascadeTest : public ::testing::Test {
                                    : std::vector<std::string>{});
     EXPECT_TRUE(ref.ok()) << ref.status();
     if (!ref.ok()) return out;
-    auto cascade = AsyncCascade::Create(config, options, std::move(spec), *std::move(ref));
+    auto cascade = cascade::Cascade::Create(config, options, {spec.get(), ref->get()});
     EXPECT_TRUE(cascade.ok()) << cascade.status();
     auto source = video::OpenFrameSource({.uri = video_});
     EXPECT_TRUE(source.ok());
@@ -270,7 +276,7 @@ TEST_F(RemoteCascadeTest, RemoteRowsEqualLocalRowsForEveryProtocol) {
   for (client::WireFormat f : {client::WireFormat::kKserveBinary, client::WireFormat::kKserveJson,
                                client::WireFormat::kTfServing}) {
     SCOPED_TRACE(std::string(client::WireFormatName(f)));
-    AsyncCascadeOptions options;
+    CascadeOptions options;
     options.specialized_batching.max_batch = 4;
     Outcome out = RunRemote(config, {a.endpoint()}, {a.endpoint(), b.endpoint()}, f, options);
     ASSERT_TRUE(out.status.ok()) << out.status;
@@ -292,7 +298,7 @@ TEST_F(RemoteCascadeTest, RealOnnxSpecializedModelBatchedRemotelyEqualsLocal) {
   const std::string local = Csv(local_rows);
   ASSERT_THAT(local, HasSubstr(",specialized,"));
   Server a(repo_);
-  AsyncCascadeOptions options;
+  CascadeOptions options;
   options.specialized_batching.max_batch = 8;
   options.specialized_batching.max_delay = std::chrono::milliseconds(2);
   Outcome out = RunRemote(config, {a.endpoint()}, {a.endpoint()},
@@ -308,7 +314,7 @@ TEST_F(RemoteCascadeTest, CompressedPayloadsReachTheServerAndShrinkTheBytes) {
   int64_t raw_bytes = 0;
   for (PayloadFormat p : {PayloadFormat::kRaw, PayloadFormat::kJpeg, PayloadFormat::kPng}) {
     SCOPED_TRACE(std::string(PayloadFormatName(p)));
-    AsyncCascadeOptions options;
+    CascadeOptions options;
     options.reference_payload.format = p;
     Outcome out = RunRemote(config, {}, {a.endpoint()}, client::WireFormat::kKserveBinary, options);
     ASSERT_TRUE(out.status.ok()) << out.status;
@@ -389,7 +395,7 @@ TEST_F(RemoteCascadeTest, UnknownModelOrNoServerFailsBeforeTheRun) {
   Server a(repo_);
   auto tf = MakeRemoteStage({a.endpoint()}, Remote("ref", client::WireFormat::kTfServing));
   ASSERT_TRUE(tf.ok()) << tf.status();
-  EXPECT_THAT(AsyncCascade::Create(Config(), {}, nullptr, *std::move(tf)).status().message(),
+  EXPECT_THAT(cascade::Cascade::Create(Config(), {}, {nullptr, tf->get()}).status().message(),
               HasSubstr("--reference-names"));
   auto missing = MakeRemoteStage({a.endpoint()}, Remote("nope"));
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
@@ -422,7 +428,8 @@ TEST(RemoteCascadeSharedDataTest, PersonClipRemoteEqualsLocalWithYoloFastest) {
 
   auto local_model = models::LoadModel({.model = "yolo", .repository = repo});
   ASSERT_TRUE(local_model.ok()) << local_model.status();
-  auto local = cascade::Cascade::Create(config, {}, nullptr, *std::move(local_model), Clock::Real());
+  std::unique_ptr<ModelStage> local_stage = models::MakeLocalStage(*std::move(local_model));
+  auto local = cascade::Cascade::Create(config, {}, {nullptr, local_stage.get()});
   ASSERT_TRUE(local.ok()) << local.status();
   std::string local_csv, remote_csv;
   auto source = video::OpenFrameSource(source_options);
@@ -441,7 +448,7 @@ TEST(RemoteCascadeSharedDataTest, PersonClipRemoteEqualsLocalWithYoloFastest) {
   o.model = "yolo";
   auto stage = MakeRemoteStage({server.endpoint()}, o);
   ASSERT_TRUE(stage.ok()) << stage.status();
-  auto remote = AsyncCascade::Create(config, {}, nullptr, *std::move(stage));
+  auto remote = cascade::Cascade::Create(config, {}, {nullptr, stage->get()});
   ASSERT_TRUE(remote.ok()) << remote.status();
   source = video::OpenFrameSource(source_options);
   ASSERT_TRUE(source.ok());

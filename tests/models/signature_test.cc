@@ -95,6 +95,21 @@ TEST(DetectorSignatureTest, WithoutDetectionsOutputIsNotADetector) {
   EXPECT_THAT(std::string(sig.status().message()), HasSubstr("needs a detector"));
 }
 
+TEST(SignatureInputsTest, ClassifierBatchUsesTheImageInputAndFrameIndexWhenTaken) {
+  std::vector<cv::Mat> crops = {cv::Mat(4, 4, CV_8UC3, cv::Scalar::all(1)),
+                                cv::Mat(4, 4, CV_8UC3, cv::Scalar::all(2))};
+  const std::vector<int64_t> frames = {3, 9};
+  std::vector<Tensor> in = ClassifierInputs({"images", false, "p"}, crops, frames);
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in[0].name, "images");
+  EXPECT_EQ(in[0].shape, (std::vector<int64_t>{2, 4, 4, 3}));
+  in = ClassifierInputs({"image", true, "p"}, crops, frames);
+  ASSERT_EQ(in.size(), 2u);
+  EXPECT_EQ(in[1].name, kFrameIndexInput);
+  EXPECT_EQ(in[1].shape, (std::vector<int64_t>{2}));
+  EXPECT_EQ(in[1].Values<int64_t>()[1], 9);
+}
+
 TEST(SignatureOutputsTest, ConfidencesAndDetectionsAreReadByName) {
   ClassifierSignature c{"x", false, "p"};
   std::vector<Tensor> outputs = {Tensor::Fp32("other", {2, 1}, std::vector<float>{9, 9}),

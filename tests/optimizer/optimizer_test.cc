@@ -8,6 +8,7 @@
 #include "cascade/cascade.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
+#include "models/local_stage.h"
 #include "labels/evaluation.h"
 #include "models/model_repository.h"
 #include "testing/onnx_builder.h"
@@ -69,13 +70,15 @@ absl::StatusOr<std::vector<labels::FrameResult>> RunConfig(const cascade::Cascad
     spec.repository = config.model_repository;
     return models::LoadModel(spec);
   };
-  std::unique_ptr<models::Model> specialized;
+  std::unique_ptr<models::ModelStage> specialized;
   if (config.specialized_enabled()) {
-    DNS_ASSIGN_OR_RETURN(specialized, load(config.specialized));
+    DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, load(config.specialized));
+    specialized = models::MakeLocalStage(std::move(model));
   }
-  DNS_ASSIGN_OR_RETURN(auto reference, load(config.reference));
-  DNS_ASSIGN_OR_RETURN(auto cascade, cascade::Cascade::Create(config, {}, std::move(specialized),
-                                                              std::move(reference), Clock::Real()));
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, load(config.reference));
+  std::unique_ptr<models::ModelStage> reference = models::MakeLocalStage(std::move(model));
+  DNS_ASSIGN_OR_RETURN(auto cascade, cascade::Cascade::Create(
+                                         config, {}, {specialized.get(), reference.get()}));
   DNS_ASSIGN_OR_RETURN(auto source,
                        video::OpenFrameSource({.uri = video, .range = range, .skip = config.skip}));
   std::vector<labels::FrameResult> rows;

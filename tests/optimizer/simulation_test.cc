@@ -1,10 +1,12 @@
-// The optimizer's replay must predict, frame for frame, what the real
-// cascade::Cascade does with the same frames, models and thresholds.
+// The optimizer's simulation and the engine are two drivers of the one
+// cascade policy: over the same frames, models and thresholds they must give
+// the same rows, frame for frame.
 #include "optimizer/simulation.h"
 
 #include <cmath>
 
 #include "cascade/cascade.h"
+#include "models/local_stage.h"
 #include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "labels/evaluation.h"
@@ -57,12 +59,14 @@ Features Extract(const Scene& scene, const cascade::CascadeConfig& config) {
 }
 
 std::vector<FrameResult> RunCascade(const Scene& scene, const cascade::CascadeConfig& config) {
-  std::unique_ptr<models::Model> specialized;
-  if (config.specialized_enabled()) specialized = std::make_unique<MeanRedClassifier>();
-  auto cascade = cascade::Cascade::Create(config, {}, std::move(specialized),
-                                          std::make_unique<dnoscope::testing::FakeDetector>(
-                                              scene.boxes, std::vector<std::string>{"person"}),
-                                          Clock::Real());
+  std::unique_ptr<models::ModelStage> specialized;
+  if (config.specialized_enabled()) {
+    specialized = models::MakeLocalStage(std::make_unique<MeanRedClassifier>());
+  }
+  std::unique_ptr<models::ModelStage> reference =
+      models::MakeLocalStage(std::make_unique<dnoscope::testing::FakeDetector>(
+          scene.boxes, std::vector<std::string>{"person"}));
+  auto cascade = cascade::Cascade::Create(config, {}, {specialized.get(), reference.get()});
   EXPECT_TRUE(cascade.ok()) << cascade.status();
   if (!cascade.ok()) return {};
   dnoscope::testing::FakeFrameSource source(testing::Sampled(scene.frames, config.skip),

@@ -1,9 +1,9 @@
-#include "distributed/client_batcher.h"
+#include "cascade/client_batcher.h"
 
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
 
-namespace dnoscope::distributed {
+namespace dnoscope::cascade {
 namespace {
 
 using std::chrono::microseconds;
@@ -83,4 +83,4 @@ TEST(ClientBatcherTest, NonPositiveBatchSizeMeansOne) {
 }
 
 }  // namespace
-}  // namespace dnoscope::distributed
+}  // namespace dnoscope::cascade

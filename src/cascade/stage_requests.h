@@ -1,7 +1,10 @@
-// How the edge client ships a frame to the reference stage: raw UINT8
-// pixels, JPEG (quality 1..100) or PNG in a BYTES tensor, optionally resized
-// first (to the model's input size, say, to save bandwidth). Detections come
-// back in pixels of the image sent and are scaled back to the frame.
+// The requests a cascade run sends its model stages, whatever the stage:
+// the reference stage gets a frame as raw UINT8 pixels, JPEG (quality
+// 1..100) or PNG in a BYTES tensor, optionally resized first (to the
+// model's input size, say, to save bandwidth); detections come back in
+// pixels of the image sent and are scaled back to the frame. The
+// specialized stage gets models::ClassifierInputs (models/signature.h).
+// Tensor roles come from models/signature.h, the same for every stage.
 // Thread-safety: pure functions over values.
 #pragma once
 
@@ -13,9 +16,10 @@
 #include "absl/status/statusor.h"
 #include "common/tensor.h"
 #include "models/model.h"
+#include "models/signature.h"
 #include "opencv2/core.hpp"
 
-namespace dnoscope::distributed {
+namespace dnoscope::cascade {
 
 enum class PayloadFormat { kRaw, kJpeg, kPng };
 
@@ -41,18 +45,14 @@ struct ReferenceRequest {
   double scale_y = 1;
 };
 
-// The reference stage's inputs for one frame: "image" as chosen, plus
-// "frame_index" INT64 [1] when `model` declares that input. Boxes of models
-// whose platform is "replay" are in frame pixels already (scale 1).
+// The reference stage's inputs for one frame: the image as chosen, plus
+// "frame_index" INT64 [1] when the model takes it. scale_x/scale_y map boxes
+// in pixels of the image sent back to the frame.
 absl::StatusOr<ReferenceRequest> BuildReferenceRequest(const cv::Mat& frame, int64_t frame_index,
-                                                       const models::ModelMetadata& model,
+                                                       const models::DetectorSignature& model,
                                                        const PayloadOptions& options);
 
-// The specialized stage's inputs for a batch of same-size crops: the model's
-// single image input UINT8 [N,H,W,3], plus "frame_index" INT64 [N] when the
-// model declares it (the replay classifier).
-std::vector<Tensor> BuildSpecializedRequest(const std::vector<cv::Mat>& crops,
-                                            const std::vector<int64_t>& frame_indices,
-                                            const models::ModelMetadata& model);
+// Boxes of the image sent, in frame pixels.
+void ScaleBoxes(const ReferenceRequest& request, std::vector<models::BoxDetection>* boxes);
 
-}  // namespace dnoscope::distributed
+}  // namespace dnoscope::cascade

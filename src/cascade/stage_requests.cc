@@ -1,11 +1,11 @@
-#include "distributed/payload.h"
+#include "cascade/stage_requests.h"
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 
-namespace dnoscope::distributed {
+namespace dnoscope::cascade {
 
 std::string_view PayloadFormatName(PayloadFormat format) {
   switch (format) {
@@ -40,19 +40,8 @@ absl::Status ValidatePayloadOptions(const PayloadOptions& o) {
   return absl::OkStatus();
 }
 
-namespace {
-
-bool Declares(const models::ModelMetadata& model, std::string_view input) {
-  for (const models::TensorSpec& s : model.inputs) {
-    if (s.name == input) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 absl::StatusOr<ReferenceRequest> BuildReferenceRequest(const cv::Mat& frame, int64_t frame_index,
-                                                       const models::ModelMetadata& model,
+                                                       const models::DetectorSignature& model,
                                                        const PayloadOptions& options) {
   if (frame.empty() || frame.type() != CV_8UC3) {
     return absl::InvalidArgumentError("reference payload needs a BGR uint8 frame");
@@ -63,13 +52,11 @@ absl::StatusOr<ReferenceRequest> BuildReferenceRequest(const cv::Mat& frame, int
       (options.resize_width != frame.cols || options.resize_height != frame.rows)) {
     cv::resize(frame, image, cv::Size(options.resize_width, options.resize_height), 0, 0,
                cv::INTER_AREA);
-    if (model.platform != "replay") {
-      request.scale_x = static_cast<double>(frame.cols) / image.cols;
-      request.scale_y = static_cast<double>(frame.rows) / image.rows;
-    }
+    request.scale_x = static_cast<double>(frame.cols) / image.cols;
+    request.scale_y = static_cast<double>(frame.rows) / image.rows;
   }
   if (options.format == PayloadFormat::kRaw) {
-    request.inputs.push_back(models::ImageToTensor(image));
+    request.inputs.push_back(models::ImageToTensor(image, model.image_input));
   } else {
     std::vector<uint8_t> encoded;
     std::vector<int> params;
@@ -82,36 +69,27 @@ absl::StatusOr<ReferenceRequest> BuildReferenceRequest(const cv::Mat& frame, int
                                              PayloadFormatName(options.format)));
     }
     Tensor t;
-    t.name = models::kImageInput;
+    t.name = model.image_input;
     t.dtype = DataType::kBytes;
     t.shape = {1};
     t.bytes.emplace_back(encoded.begin(), encoded.end());
     request.inputs.push_back(std::move(t));
   }
-  if (Declares(model, models::kFrameIndexInput)) {
+  if (model.takes_frame_index) {
     const int64_t index[] = {frame_index};
     request.inputs.push_back(Tensor::Int64(models::kFrameIndexInput, {1}, index));
   }
   return request;
 }
 
-std::vector<Tensor> BuildSpecializedRequest(const std::vector<cv::Mat>& crops,
-                                            const std::vector<int64_t>& frame_indices,
-                                            const models::ModelMetadata& model) {
-  std::string image_input = model.inputs.empty() ? "image" : model.inputs[0].name;
-  for (const models::TensorSpec& s : model.inputs) {
-    if (s.dtype == DataType::kUint8) {
-      image_input = s.name;
-      break;
-    }
+void ScaleBoxes(const ReferenceRequest& request, std::vector<models::BoxDetection>* boxes) {
+  if (request.scale_x == 1 && request.scale_y == 1) return;
+  for (models::BoxDetection& b : *boxes) {
+    b.x1 = static_cast<float>(b.x1 * request.scale_x);
+    b.x2 = static_cast<float>(b.x2 * request.scale_x);
+    b.y1 = static_cast<float>(b.y1 * request.scale_y);
+    b.y2 = static_cast<float>(b.y2 * request.scale_y);
   }
-  std::vector<Tensor> inputs;
-  inputs.push_back(models::ImagesToBatchTensor(crops, image_input));
-  if (Declares(model, models::kFrameIndexInput)) {
-    inputs.push_back(Tensor::Int64(models::kFrameIndexInput,
-                                   {static_cast<int64_t>(frame_indices.size())}, frame_indices));
-  }
-  return inputs;
 }
 
-}  // namespace dnoscope::distributed
+}  // namespace dnoscope::cascade

@@ -14,7 +14,7 @@
 
 #include "common/clock.h"
 
-namespace dnoscope::distributed {
+namespace dnoscope::cascade {
 
 struct BatchingOptions {
   // Frames per specialized request, >= 1.
@@ -70,4 +70,4 @@ class ClientBatcher {
   Clock::TimePoint first_{};
 };
 
-}  // namespace dnoscope::distributed
+}  // namespace dnoscope::cascade

@@ -1,10 +1,10 @@
-#include "distributed/payload.h"
+#include "cascade/stage_requests.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opencv2/imgcodecs.hpp"
 
-namespace dnoscope::distributed {
+namespace dnoscope::cascade {
 namespace {
 
 using ::testing::HasSubstr;
@@ -17,16 +17,14 @@ cv::Mat Frame(int w, int h) {
   return m;
 }
 
-models::ModelMetadata Detector(bool frame_index, std::string platform = "onnx") {
-  models::ModelMetadata m;
-  m.name = "det";
-  m.platform = std::move(platform);
-  m.inputs.push_back({models::kImageInput, DataType::kUint8, {-1, -1, 3}});
-  if (frame_index) m.inputs.push_back({models::kFrameIndexInput, DataType::kInt64, {1}});
-  return m;
+models::DetectorSignature Detector(bool frame_index) {
+  models::DetectorSignature sig;
+  sig.image_input = "image";
+  sig.takes_frame_index = frame_index;
+  return sig;
 }
 
-TEST(PayloadTest, RawSendsTheFramePixelsAndFrameIndexOnlyWhenDeclared) {
+TEST(ReferenceRequestTest, RawSendsTheFramePixelsAndFrameIndexOnlyWhenDeclared) {
   const cv::Mat frame = Frame(40, 30);
   absl::StatusOr<ReferenceRequest> r = BuildReferenceRequest(frame, 17, Detector(false), {});
   ASSERT_TRUE(r.ok()) << r.status();
@@ -44,7 +42,7 @@ TEST(PayloadTest, RawSendsTheFramePixelsAndFrameIndexOnlyWhenDeclared) {
   EXPECT_EQ(r->inputs[1].Values<int64_t>()[0], 17);
 }
 
-TEST(PayloadTest, PngIsLosslessAndJpegDecodesToTheFrameSize) {
+TEST(ReferenceRequestTest, PngIsLosslessAndJpegDecodesToTheFrameSize) {
   const cv::Mat frame = Frame(64, 48);
   PayloadOptions png{.format = PayloadFormat::kPng};
   absl::StatusOr<ReferenceRequest> r = BuildReferenceRequest(frame, 0, Detector(false), png);
@@ -65,7 +63,7 @@ TEST(PayloadTest, PngIsLosslessAndJpegDecodesToTheFrameSize) {
   EXPECT_EQ(decoded.size(), frame.size());
 }
 
-TEST(PayloadTest, JpegQualityChangesTheSize) {
+TEST(ReferenceRequestTest, JpegQualityChangesTheSize) {
   const cv::Mat frame = Frame(128, 96);
   auto size_at = [&](int q) {
     auto r = BuildReferenceRequest(frame, 0, Detector(false),
@@ -75,7 +73,7 @@ TEST(PayloadTest, JpegQualityChangesTheSize) {
   EXPECT_LT(size_at(10), size_at(95));
 }
 
-TEST(PayloadTest, ResizeShrinksTheImageAndScalesBoxesBack) {
+TEST(ReferenceRequestTest, ResizeShrinksTheImageAndScalesBoxesBack) {
   const cv::Mat frame = Frame(200, 100);
   PayloadOptions o{.resize_width = 50, .resize_height = 40};
   absl::StatusOr<ReferenceRequest> r = BuildReferenceRequest(frame, 0, Detector(false), o);
@@ -83,14 +81,15 @@ TEST(PayloadTest, ResizeShrinksTheImageAndScalesBoxesBack) {
   EXPECT_EQ(r->inputs[0].shape, (std::vector<int64_t>{40, 50, 3}));
   EXPECT_DOUBLE_EQ(r->scale_x, 4.0);
   EXPECT_DOUBLE_EQ(r->scale_y, 2.5);
-  // Replay detectors answer in frame pixels whatever they are sent.
-  r = BuildReferenceRequest(frame, 0, Detector(true, "replay"), o);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->scale_x, 1);
-  EXPECT_EQ(r->scale_y, 1);
+  std::vector<models::BoxDetection> boxes = {{0, 0.9f, 10, 4, 20, 8}};
+  ScaleBoxes(*r, &boxes);
+  EXPECT_FLOAT_EQ(boxes[0].x1, 40);
+  EXPECT_FLOAT_EQ(boxes[0].y1, 10);
+  EXPECT_FLOAT_EQ(boxes[0].x2, 80);
+  EXPECT_FLOAT_EQ(boxes[0].y2, 20);
 }
 
-TEST(PayloadTest, RejectsBadOptionsAndNames) {
+TEST(ReferenceRequestTest, RejectsBadOptionsAndNames) {
   EXPECT_THAT(ValidatePayloadOptions({.jpeg_quality = 0}).message(), HasSubstr("1..100"));
   EXPECT_THAT(ValidatePayloadOptions({.resize_width = 10}).message(), HasSubstr("WxH"));
   EXPECT_TRUE(ValidatePayloadOptions({}).ok());
@@ -101,21 +100,5 @@ TEST(PayloadTest, RejectsBadOptionsAndNames) {
   EXPECT_FALSE(BuildReferenceRequest(cv::Mat(), 0, Detector(false), {}).ok());
 }
 
-TEST(PayloadTest, SpecializedBatchUsesTheImageInputAndFrameIndexWhenDeclared) {
-  models::ModelMetadata m;
-  m.inputs = {{"images", DataType::kUint8, {-1, 4, 4, 3}}};
-  std::vector<cv::Mat> crops = {Frame(4, 4), Frame(4, 4)};
-  std::vector<Tensor> in = BuildSpecializedRequest(crops, {3, 9}, m);
-  ASSERT_EQ(in.size(), 1u);
-  EXPECT_EQ(in[0].name, "images");
-  EXPECT_EQ(in[0].shape, (std::vector<int64_t>{2, 4, 4, 3}));
-  m.inputs = {{"image", DataType::kUint8, {-1, -1, -1, 3}},
-              {"frame_index", DataType::kInt64, {-1}}};
-  in = BuildSpecializedRequest(crops, {3, 9}, m);
-  ASSERT_EQ(in.size(), 2u);
-  EXPECT_EQ(in[1].shape, (std::vector<int64_t>{2}));
-  EXPECT_EQ(in[1].Values<int64_t>()[1], 9);
-}
-
 }  // namespace
-}  // namespace dnoscope::distributed
+}  // namespace dnoscope::cascade
