@@ -5,6 +5,7 @@
 #include "common/status_macros.h"
 #include "common_options.h"
 #include "labels/evaluation.h"
+#include "spdlog/spdlog.h"
 
 namespace dnoscope::app {
 namespace {
@@ -33,6 +34,11 @@ absl::Status ExecuteEval(const EvalArgs& a) {
   for (const labels::FrameResult& r : predictions) num_frames = std::max(num_frames, r.frame + 1);
   labels::LabelIndex truth = labels::LabelIndex::Build(truth_rows, filter, num_frames);
   DNS_ASSIGN_OR_RETURN(labels::EvalResult r, labels::Evaluate(truth, predictions, options));
+  if (r.end_clipped) {
+    spdlog::warn(
+        "no predictions for frames {}:{} (past the end of the video?): evaluating frames {}:{}",
+        r.end, *options.range.end, r.start, r.end);
+  }
   if (a.json) {
     std::printf("%s\n", labels::EvalResultToJson(r).c_str());
     return absl::OkStatus();

@@ -1,6 +1,8 @@
 #include "cascade/cascade_config.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -18,6 +20,17 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 // Typed access to one JSON object with errors that name the key path.
+// True when an integer JSON value fits in T (no silent truncation).
+template <typename T>
+bool FitsIn(const json& v) {
+  if (v.is_number_unsigned()) {
+    return v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  }
+  const int64_t x = v.get<int64_t>();
+  if (x < 0) return x >= static_cast<int64_t>(std::numeric_limits<T>::min());
+  return static_cast<uint64_t>(x) <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+}
+
 class Fields {
  public:
   Fields(const json& object, std::string path, std::string_view source)
@@ -45,7 +58,10 @@ class Fields {
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (!v.is_string()) return Error(Key(key), "a string");
     } else if constexpr (std::is_integral_v<T>) {
-      if (!v.is_number_integer()) return Error(Key(key), "an integer");
+      if (!v.is_number_integer() || !FitsIn<T>(v)) {
+        return Error(Key(key), fmt::format("an integer from {} to {}", std::numeric_limits<T>::min(),
+                                           std::numeric_limits<T>::max()));
+      }
     } else {
       if (!v.is_number()) return Error(Key(key), "a number");
     }
@@ -73,7 +89,8 @@ absl::Status ParseRoiField(const Fields& f, CascadeConfig* c) {
   const json& v = f.Raw("roi");
   if (v.is_null()) return absl::OkStatus();
   if (!v.is_array() || v.size() != 4 ||
-      !std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_number_integer(); })) {
+      !std::all_of(v.begin(), v.end(),
+                   [](const json& e) { return e.is_number_integer() && FitsIn<int>(e); })) {
     return f.Error("roi", "an array of four integers [x0, y0, x1, y1]");
   }
   DNS_ASSIGN_OR_RETURN(Roi roi,
@@ -107,7 +124,9 @@ absl::Status ParseDifference(const json& j, std::string_view source, const std::
   }
   if (f.Has("grid")) {
     const json& g = f.Raw("grid");
-    if (!g.is_array() || g.size() != 2 || !g[0].is_number_integer() || !g[1].is_number_integer()) {
+    if (!g.is_array() || g.size() != 2 ||
+        !std::all_of(g.begin(), g.end(),
+                     [](const json& e) { return e.is_number_integer() && FitsIn<int>(e); })) {
       return f.Error("difference.grid", "an array of two integers [rows, cols]");
     }
     c->diff.grid_rows = g[0].get<int>();

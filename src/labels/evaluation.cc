@@ -30,15 +30,19 @@ absl::Status CheckOptions(const EvalOptions& options) {
   return absl::OkStatus();
 }
 
-// Resolves the range end: explicit, or the last predicted frame + 1.
+// Resolves the range end: explicit (clipped to the last predicted frame + 1
+// when nothing is predicted past it), or the last predicted frame + 1.
 absl::StatusOr<int64_t> RangeEnd(std::span<const FrameResult> predictions,
-                                 const FrameRange& range) {
-  int64_t end = 0;
-  if (range.end) {
-    end = *range.end;
-  } else {
-    for (const FrameResult& r : predictions) end = std::max(end, r.frame + 1);
+                                 const FrameRange& range, bool* clipped) {
+  int64_t last = range.start - 1;
+  for (const FrameResult& r : predictions) {
+    if (r.frame >= range.start && (!range.end || r.frame < *range.end)) {
+      last = std::max(last, r.frame);
+    }
   }
+  int64_t end = last + 1;
+  *clipped = range.end && *range.end > end && end > range.start;
+  if (range.end && !*clipped) end = *range.end;
   if (end <= range.start) {
     return absl::InvalidArgumentError(fmt::format("empty evaluation range {}:{} ({} predictions)",
                                                   range.start, end, predictions.size()));
@@ -100,7 +104,8 @@ absl::StatusOr<EvalResult> Evaluate(const LabelIndex& truth,
                                     const EvalOptions& options) {
   DNS_RETURN_IF_ERROR(CheckOptions(options));
   const int64_t start = options.range.start;
-  DNS_ASSIGN_OR_RETURN(const int64_t end, RangeEnd(predictions, options.range));
+  bool clipped = false;
+  DNS_ASSIGN_OR_RETURN(const int64_t end, RangeEnd(predictions, options.range, &clipped));
   DNS_ASSIGN_OR_RETURN(std::vector<uint8_t> predicted, DensePredictions(predictions, start, end));
   std::vector<uint8_t> actual(predicted.size());
   for (int64_t f = start; f < end; ++f) actual[f - start] = truth.Positive(f) ? 1 : 0;
@@ -109,6 +114,9 @@ absl::StatusOr<EvalResult> Evaluate(const LabelIndex& truth,
       CountWindows(actual, predicted, options.window, options.window_min_positive);
 
   EvalResult r;
+  r.start = start;
+  r.end = end;
+  r.end_clipped = clipped;
   r.frames = frames.total();
   r.true_positives = frames.tp;
   r.false_positives = frames.fp;

@@ -23,7 +23,9 @@ namespace dnoscope::labels {
 struct EvalOptions {
   // Frames to compare; end defaults to the last predicted frame + 1.
   // Predictions outside the range are ignored; truth frames past
-  // truth.num_frames() count as negative.
+  // truth.num_frames() count as negative. An end past the last predicted
+  // frame is clipped to it when every frame before is predicted (a run over
+  // the same range stops where the video ends); EvalResult says so.
   FrameRange range;
   // NoScope's window size and positives needed.
   int window = 30;
@@ -31,6 +33,12 @@ struct EvalOptions {
 };
 
 struct EvalResult {
+  // The range compared, [start, end).
+  int64_t start = 0;
+  int64_t end = 0;
+  // True when the requested end was past the last predicted frame and was
+  // clipped to it.
+  bool end_clipped = false;
   int64_t frames = 0;
   int64_t true_positives = 0;
   int64_t false_positives = 0;

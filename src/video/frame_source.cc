@@ -287,6 +287,12 @@ absl::StatusOr<std::optional<Frame>> CaptureFrameSource::Next() {
   const StepResult result = Step(frame.sampled, &frame.image);
   if (result == StepResult::kEnd) {
     DNS_RETURN_IF_ERROR(Finish());
+    if (options_.range.end && !info_.live) {
+      // The same rule in every command: an END past the video is clipped.
+      spdlog::warn("video '{}' ends at frame {}: frames {}:{} asked for, {}:{} processed",
+                   info_.uri, ended_at_, options_.range.start, *options_.range.end,
+                   options_.range.start, ended_at_);
+    }
     return std::nullopt;
   }
   if (result == StepResult::kCorrupt) {

@@ -87,7 +87,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"reference": {"model": 5}})", "'reference.model' must be a string"},
         BadCase{R"({"treshold": 3})", "unknown key 'treshold'"},
         BadCase{R"({"difference": {"metrc": "global"}})", "unknown key 'difference.metrc'"},
-        BadCase{R"([1, 2])", "must be an object"}));
+        BadCase{R"([1, 2])", "must be an object"},
+        // Out-of-range integers are errors, never silently truncated.
+        BadCase{R"({"skip": 4294967297})", "'skip' must be an integer from"},
+        BadCase{R"({"difference": {"width": -3000000000}})", "'difference.width' must be an integer"},
+        BadCase{R"({"roi": [0, 0, 4294967306, 10]})", "'roi' must be an array of four"},
+        BadCase{R"({"difference": {"grid": [2, 8589934594]}})", "'difference.grid' must be"},
+        BadCase{R"({"specialized": {"version": 18446744073709551615}})",
+                "'specialized.version' must be an integer"}));
 
 TEST(CascadeConfigTest, ValidationRejectsInconsistentValues) {
   EXPECT_FALSE(ParseCascadeConfig(R"({"skip": 0})", "c", "").ok());

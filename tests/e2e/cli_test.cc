@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "labels/label_csv.h"
 #include "labels/prediction_csv.h"
@@ -18,6 +19,7 @@ using testing::CommandResult;
 using testing::DnoscopeBinary;
 using testing::RunCommand;
 using testing::ScratchDir;
+using ::testing::HasSubstr;
 
 CommandResult Dns(const std::string& args) {
   return RunCommand(DnoscopeBinary() + " --log-level warn " + args);
@@ -118,6 +120,21 @@ TEST_F(SyntheticSceneTest, RangeAndSkipGiveOneRowPerFrameInOrder) {
       EXPECT_EQ(row.label, (*rows)[i - i % 3].label);
     }
   }
+}
+
+TEST_F(SyntheticSceneTest, RangeEndPastTheVideoIsClippedByRunAndEvalAlike) {
+  const std::string out = dir_->File("past_end.csv");
+  CommandResult run = Dns(RunArgs() + " --frames 200:260 --out " + out);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("ends at frame 240: frames 200:260 asked for, 200:240"));
+  auto rows = labels::ReadPredictionCsv(out);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 40u);
+  CommandResult eval = Dns("eval --labels " + Truth() + " --predictions " + out +
+                           " --object car --frames 200:260");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_THAT(eval.output, HasSubstr("evaluating frames 200:240"));
+  EXPECT_THAT(eval.output, HasSubstr("frames      40 "));
 }
 
 TEST_F(SyntheticSceneTest, CompareDecodeReportsTheDecodeOnlyRate) {

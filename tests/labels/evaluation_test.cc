@@ -114,6 +114,25 @@ TEST(EvaluationTest, MissingFrameIsNamed) {
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("no prediction for frame 6"));
 }
 
+TEST(EvaluationTest, EndPastTheLastPredictedFrameIsClippedAndSaidSo) {
+  // A run over 0:12 of a 10-frame video predicts frames 0..9.
+  auto result = Evaluate(Truth({3}, 10), Predictions({3}, 0, 10), {.range = {.start = 0, .end = 12}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->end_clipped);
+  EXPECT_EQ(result->end, 10);
+  EXPECT_EQ(result->frames, 10);
+  // A gap before the last predicted frame is still an error.
+  auto gap = Predictions({}, 0, 10);
+  gap.erase(gap.begin() + 4);
+  EXPECT_THAT(std::string(Evaluate(Truth({}, 10), gap, {.range = {.start = 0, .end = 12}})
+                              .status()
+                              .message()),
+              HasSubstr("no prediction for frame 4"));
+  auto exact = Evaluate(Truth({}, 10), Predictions({}, 0, 10), {.range = {.start = 0, .end = 10}});
+  ASSERT_TRUE(exact.ok());
+  EXPECT_FALSE(exact->end_clipped);
+}
+
 TEST(EvaluationTest, RejectsDuplicatesEmptyRangesAndBadWindows) {
   auto predictions = Predictions({}, 0, 4);
   predictions.push_back({2, true});
