@@ -10,11 +10,21 @@ function(dns_library)
   target_link_libraries(dnoscope_${ARG_NAME} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# dns_test(NAME <name> SOURCES <files...> DEPS <targets...> [LABELS <labels...>])
+# dns_test(NAME <name> SOURCES <files...> DEPS <targets...> LABELS <labels...> [TIMEOUT s])
 # A GoogleTest binary registered with CTest. Tests find the project root and
-# ../shared/data through the DNS_SOURCE_DIR environment variable.
+# ../shared/data through the DNS_SOURCE_DIR environment variable. LABELS say
+# which passes of scripts/test.sh run it:
+#   unit       logic without threads of its own        release, ASan
+#   threaded   queues, stages, servers, clients         release, ASan, TSan
+#   e2e        the dnoscope binary or real servers      release, ASan
+#   training   libtorch training (slow)                 release only
+#   bench      the experiment harness (slow)            release only
+#   multihost  network namespaces (slow, needs root)    release only
 function(dns_test)
   cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    message(FATAL_ERROR "dns_test(${ARG_NAME}): give LABELS (see cmake/dnoscope.cmake)")
+  endif()
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
