@@ -1,15 +1,15 @@
 #include "serving/scheduler.h"
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
 
@@ -24,34 +24,12 @@ using testing::FakeClock;
 // never reached when the code is right.
 constexpr auto kGuard = std::chrono::seconds(60);
 
-// Polls `condition` until it holds or kGuard passes.
-bool WaitFor(const std::function<bool()>& condition) {
-  const auto give_up = std::chrono::steady_clock::now() + kGuard;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
-
-// Waits until the scheduler threads have read the fake clock `reads` more
-// times, i.e. have re-evaluated their queue after everything the test did
-// before this call (Submit reads the clock before returning).
-bool WaitForClockReads(const FakeClock& clock, int64_t reads = 3) {
-  const int64_t start = clock.now_calls();
-  return WaitFor([&] { return clock.now_calls() >= start + reads; });
-}
+std::chrono::steady_clock::time_point GiveUpTime() { return std::chrono::steady_clock::now() + kGuard; }
 
 // What every FakeModel instance of a test shares: its script and its record.
-struct ModelProbe {
-  std::mutex mu;
-  std::condition_variable cv;
-  // Dim 0 of input "x" for each Infer call, in call order.
-  std::vector<int64_t> batch_sizes;
-  // Instances currently inside Infer.
-  std::set<const void*> in_infer;
-  // While false, Infer blocks.
-  bool gate_open = true;
+class ModelProbe {
+ public:
+  // The script; set before the scheduler starts, read-only afterwards.
   // Infer returns this when not OK.
   absl::Status fail_with;
   // Infer returns "y" with one row too many.
@@ -60,27 +38,51 @@ struct ModelProbe {
   FakeClock* clock = nullptr;
   Clock::Duration compute_time{0};
 
+  // While closed, Infer blocks.
+  void CloseGate() {
+    MutexLock lock(&mu_);
+    gate_open_ = false;
+  }
   void OpenGate() {
     {
-      std::lock_guard lock(mu);
-      gate_open = true;
+      MutexLock lock(&mu_);
+      gate_open_ = true;
     }
-    cv.notify_all();
+    cv_.SignalAll();
   }
   size_t calls() {
-    std::lock_guard lock(mu);
-    return batch_sizes.size();
+    MutexLock lock(&mu_);
+    return batch_sizes_.size();
   }
+  // Dim 0 of input "x" for each Infer call, in call order.
   std::vector<int64_t> sizes() {
-    std::lock_guard lock(mu);
-    return batch_sizes;
+    MutexLock lock(&mu_);
+    return batch_sizes_;
   }
   // Waits until `n` instances are blocked inside Infer; returns their ids.
   std::set<const void*> WaitInInfer(size_t n) {
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, kGuard, [&] { return in_infer.size() >= n; });
-    return in_infer;
+    const auto give_up = GiveUpTime();
+    MutexLock lock(&mu_);
+    while (in_infer_.size() < n && !cv_.WaitUntil(&mu_, give_up)) {
+    }
+    return in_infer_;
   }
+  // Called by FakeModel: records the call, blocks while the gate is closed.
+  void Enter(const void* instance, int64_t batch) {
+    MutexLock lock(&mu_);
+    batch_sizes_.push_back(batch);
+    in_infer_.insert(instance);
+    cv_.SignalAll();
+    while (!gate_open_) cv_.Wait(&mu_);
+    in_infer_.erase(instance);
+  }
+
+ private:
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<int64_t> batch_sizes_ ABSL_GUARDED_BY(mu_);
+  std::set<const void*> in_infer_ ABSL_GUARDED_BY(mu_);
+  bool gate_open_ ABSL_GUARDED_BY(mu_) = true;
 };
 
 // Input "x" FP32 [n, w] -> outputs "y" = 10 * x [n, w] and "sum" FP32 [n, 1]
@@ -123,12 +125,7 @@ class FakeModel : public models::Model {
  private:
   // Records the call, blocks while the gate is closed, applies the script.
   absl::Status EnterAndWait(int64_t batch) {
-    std::unique_lock lock(probe_->mu);
-    probe_->batch_sizes.push_back(batch);
-    probe_->in_infer.insert(this);
-    probe_->cv.notify_all();
-    probe_->cv.wait(lock, [&] { return probe_->gate_open; });
-    probe_->in_infer.erase(this);
+    probe_->Enter(this, batch);
     bad_output_rows_ = probe_->bad_output_rows;
     if (probe_->clock != nullptr) probe_->clock->Advance(probe_->compute_time);
     return probe_->fail_with;
@@ -144,32 +141,42 @@ class Results {
  public:
   std::function<void(absl::StatusOr<std::vector<Tensor>>)> Callback(int id) {
     return [this, id](absl::StatusOr<std::vector<Tensor>> result) {
-      std::lock_guard lock(mu_);
-      EXPECT_EQ(results_.count(id), 0u) << "done called twice for job " << id;
-      results_.emplace(id, std::move(result));
+      {
+        MutexLock lock(&mu_);
+        EXPECT_EQ(results_.count(id), 0u) << "done called twice for job " << id;
+        results_.emplace(id, std::move(result));
+      }
+      changed_.SignalAll();
     };
   }
   size_t count() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return results_.size();
   }
   bool Has(int id) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return results_.count(id) > 0;
   }
+  // Blocks until `n` results arrived; false when kGuard passed first.
   bool WaitForCount(size_t n) {
-    return WaitFor([&] { return count() >= n; });
+    const auto give_up = GiveUpTime();
+    MutexLock lock(&mu_);
+    while (results_.size() < n) {
+      if (changed_.WaitUntil(&mu_, give_up)) return results_.size() >= n;
+    }
+    return true;
   }
   absl::StatusOr<std::vector<Tensor>> Get(int id) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = results_.find(id);
     if (it == results_.end()) return absl::NotFoundError("no result");
     return it->second;
   }
 
  private:
-  std::mutex mu_;
-  std::map<int, absl::StatusOr<std::vector<Tensor>>> results_;
+  Mutex mu_;
+  CondVar changed_;
+  std::map<int, absl::StatusOr<std::vector<Tensor>>> results_ ABSL_GUARDED_BY(mu_);
 };
 
 // Request with input "x" FP32 [rows, width], values first, first + 1, ...
@@ -229,18 +236,21 @@ TEST_F(SchedulerTest, MergesConcurrentRequestsIntoOneInferAndSplitsOutputs) {
   }
 }
 
-TEST_F(SchedulerTest, FlushesPartialBatchOnlyWhenFakeClockPassesMaxQueueDelay) {
+TEST_F(SchedulerTest, FlushesPartialBatchExactlyAtItsDeadlineNotBefore) {
   auto scheduler = Make({.max_batch_size = 4, .max_queue_delay = microseconds(500)});
   ASSERT_NE(scheduler, nullptr);
+  const Clock::TimePoint first_arrival = clock_.Now();
   scheduler->Submit(Job(results_, 1, 1));
+  clock_.Advance(microseconds(200));
   scheduler->Submit(Job(results_, 2, 1));
 
-  ASSERT_TRUE(WaitForClockReads(clock_));
-  EXPECT_EQ(probe_.calls(), 0u);
+  // The thread waits on the clock for the oldest request's deadline; the
+  // second request does not push it back.
+  ASSERT_TRUE(clock_.BlockUntilWaiters(1));
+  EXPECT_EQ(clock_.NextDeadline(), first_arrival + microseconds(500));
   EXPECT_EQ(scheduler->pending(), 2u);
 
-  clock_.Advance(microseconds(499));
-  ASSERT_TRUE(WaitForClockReads(clock_));
+  clock_.Advance(microseconds(299));
   EXPECT_EQ(probe_.calls(), 0u);
   EXPECT_EQ(results_.count(), 0u);
 
@@ -249,6 +259,40 @@ TEST_F(SchedulerTest, FlushesPartialBatchOnlyWhenFakeClockPassesMaxQueueDelay) {
   EXPECT_EQ(probe_.sizes(), (std::vector<int64_t>{2}));
   EXPECT_TRUE(results_.Get(1).ok());
   EXPECT_TRUE(results_.Get(2).ok());
+}
+
+TEST_F(SchedulerTest, QueuedRequestFailsAtItsDeadlineWhileWaitingForABatch) {
+  auto scheduler = Make({.max_batch_size = 4, .max_queue_delay = std::chrono::seconds(1)});
+  ASSERT_NE(scheduler, nullptr);
+  const Clock::TimePoint deadline = clock_.Now() + milliseconds(1);
+  InferenceJob hurried = Job(results_, 1, 1);
+  hurried.deadline = deadline;
+  scheduler->Submit(std::move(hurried));
+
+  // The thread wakes for the request's deadline, long before the batch's.
+  ASSERT_TRUE(clock_.BlockUntilWaiters(1));
+  EXPECT_EQ(clock_.NextDeadline(), deadline);
+  clock_.Advance(microseconds(999));
+  EXPECT_EQ(results_.count(), 0u);
+
+  clock_.Advance(microseconds(1));
+  ASSERT_TRUE(results_.WaitForCount(1));
+  EXPECT_EQ(results_.Get(1).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(probe_.calls(), 0u);
+  EXPECT_EQ(stats_.snapshot().request_failure, 1u);
+  EXPECT_EQ(scheduler->pending(), 0u);
+}
+
+TEST_F(SchedulerTest, IdleThreadsDoNotWaitOnTheClock) {
+  auto scheduler = Make({.max_batch_size = 4,
+                         .max_queue_delay = std::chrono::seconds(1),
+                         .instance_count = 2});
+  ASSERT_NE(scheduler, nullptr);
+  scheduler->Submit(Job(results_, 1, 4));
+  ASSERT_TRUE(results_.WaitForCount(1));
+  // Nothing queued: no thread has a time to wait for.
+  EXPECT_EQ(clock_.waiters(), 0);
+  EXPECT_EQ(clock_.NextDeadline(), Clock::TimePoint::max());
 }
 
 TEST_F(SchedulerTest, PreferredBatchSizeRunsWithoutWaiting) {
@@ -265,7 +309,7 @@ TEST_F(SchedulerTest, PreferredBatchSizeRunsWithoutWaiting) {
 TEST_F(SchedulerTest, IncompatibleShapesAreNotMerged) {
   auto scheduler = Make({.max_batch_size = 4, .max_queue_delay = microseconds(100)});
   ASSERT_NE(scheduler, nullptr);
-  probe_.gate_open = false;
+  probe_.CloseGate();
   scheduler->Submit(Job(results_, 1, 1, 0, /*width=*/2));
   scheduler->Submit(Job(results_, 2, 1, 0, /*width=*/3));
   // The first cannot grow past the incompatible second: it runs without waiting.
@@ -273,6 +317,8 @@ TEST_F(SchedulerTest, IncompatibleShapesAreNotMerged) {
   EXPECT_EQ(probe_.sizes(), (std::vector<int64_t>{1}));
   probe_.OpenGate();
   ASSERT_TRUE(results_.WaitForCount(1));
+  // The second waits for company until its delay passes.
+  ASSERT_TRUE(clock_.BlockUntilWaiters(1));
   clock_.Advance(microseconds(100));
   ASSERT_TRUE(results_.WaitForCount(2));
   EXPECT_EQ(probe_.sizes(), (std::vector<int64_t>{1, 1}));
@@ -284,7 +330,7 @@ TEST_F(SchedulerTest, IncompatibleShapesAreNotMerged) {
 TEST_F(SchedulerTest, FullQueueRejectsAtOnceWithUnavailable) {
   auto scheduler = Make({.max_batch_size = 0, .max_queue_size = 2}, /*model_max_batch=*/0);
   ASSERT_NE(scheduler, nullptr);
-  probe_.gate_open = false;
+  probe_.CloseGate();
   scheduler->Submit(Job(results_, 1, 1));
   probe_.WaitInInfer(1);
   scheduler->Submit(Job(results_, 2, 1));
@@ -300,10 +346,10 @@ TEST_F(SchedulerTest, FullQueueRejectsAtOnceWithUnavailable) {
   for (int id : {1, 2, 3}) EXPECT_TRUE(results_.Get(id).ok()) << id;
 }
 
-TEST_F(SchedulerTest, DeadlinePassedWhileQueuedFailsWithoutInfer) {
+TEST_F(SchedulerTest, DeadlinePassedWhileQueuedBehindABusyInstanceFailsWithoutInfer) {
   auto scheduler = Make({.max_batch_size = 0}, /*model_max_batch=*/0);
   ASSERT_NE(scheduler, nullptr);
-  probe_.gate_open = false;
+  probe_.CloseGate();
   scheduler->Submit(Job(results_, 1, 1));
   probe_.WaitInInfer(1);
   InferenceJob late = Job(results_, 2, 1);
@@ -347,7 +393,7 @@ TEST_F(SchedulerTest, MaxBatchSizeZeroNeverMerges) {
   auto scheduler = Make({.max_batch_size = 0, .max_queue_delay = milliseconds(10)},
                         /*model_max_batch=*/0);
   ASSERT_NE(scheduler, nullptr);
-  probe_.gate_open = false;
+  probe_.CloseGate();
   scheduler->Submit(Job(results_, 1, 2));
   probe_.WaitInInfer(1);
   scheduler->Submit(Job(results_, 2, 2));
@@ -361,7 +407,7 @@ TEST_F(SchedulerTest, MaxBatchSizeZeroNeverMerges) {
 TEST_F(SchedulerTest, InstancesRunConcurrentlyOnDistinctModels) {
   auto scheduler = Make({.max_batch_size = 0, .instance_count = 3}, /*model_max_batch=*/0);
   ASSERT_NE(scheduler, nullptr);
-  probe_.gate_open = false;
+  probe_.CloseGate();
   for (int id = 1; id <= 3; ++id) scheduler->Submit(Job(results_, id, 1));
   const std::set<const void*> running = probe_.WaitInInfer(3);
   EXPECT_EQ(running.size(), 3u);
@@ -392,7 +438,7 @@ TEST_F(SchedulerTest, ShutdownRunsQueuedPartialBatchThenRejects) {
 TEST_F(SchedulerTest, ShutdownWaitsForExecutingAndQueuedJobs) {
   auto scheduler = Make({.max_batch_size = 0}, /*model_max_batch=*/0);
   ASSERT_NE(scheduler, nullptr);
-  probe_.gate_open = false;
+  probe_.CloseGate();
   for (int id = 1; id <= 3; ++id) scheduler->Submit(Job(results_, id, 1));
   probe_.WaitInInfer(1);
   std::jthread shutdown([&] { scheduler->Shutdown(); });
@@ -406,7 +452,7 @@ TEST_F(SchedulerTest, ShutdownWaitsForExecutingAndQueuedJobs) {
 TEST_F(SchedulerTest, RequestedOutputsAreReturnedAndOnlyEqualRequestsMerge) {
   auto scheduler = Make({.max_batch_size = 4, .max_queue_delay = std::chrono::seconds(1)});
   ASSERT_NE(scheduler, nullptr);
-  probe_.gate_open = false;
+  probe_.CloseGate();
   auto submit = [&](int id, std::vector<std::string> requested) {
     InferenceJob job = Job(results_, id, 1, static_cast<float>(id));
     job.requested_outputs = std::move(requested);
@@ -422,6 +468,7 @@ TEST_F(SchedulerTest, RequestedOutputsAreReturnedAndOnlyEqualRequestsMerge) {
   probe_.OpenGate();
   // 3 runs alone (4 differs); 4 waits for its delay, then fails in the model.
   ASSERT_TRUE(results_.WaitForCount(3));
+  ASSERT_TRUE(clock_.BlockUntilWaiters(1));
   clock_.Advance(std::chrono::seconds(1));
   ASSERT_TRUE(results_.WaitForCount(4));
   EXPECT_EQ(probe_.sizes(), (std::vector<int64_t>{2, 1, 1}));
@@ -479,7 +526,7 @@ TEST_F(SchedulerTest, RecordsStatsForKnownWorkload) {
   // Two single items wait 1 ms for company, then run together for 5 ms.
   scheduler->Submit(Job(results_, 1, 1));
   scheduler->Submit(Job(results_, 2, 1));
-  ASSERT_TRUE(WaitForClockReads(clock_));
+  ASSERT_TRUE(clock_.BlockUntilWaiters(1));
   clock_.Advance(milliseconds(1));
   ASSERT_TRUE(results_.WaitForCount(2));
   // A full batch runs at once, for 5 ms; an oversized one is refused.
@@ -501,7 +548,7 @@ TEST_F(SchedulerTest, RecordsStatsForKnownWorkload) {
 TEST_F(SchedulerTest, PendingCountsQueuedAndExecutingRequests) {
   auto scheduler = Make({.max_batch_size = 0}, /*model_max_batch=*/0);
   ASSERT_NE(scheduler, nullptr);
-  probe_.gate_open = false;
+  probe_.CloseGate();
   for (int id = 1; id <= 3; ++id) scheduler->Submit(Job(results_, id, 1));
   probe_.WaitInInfer(1);
   EXPECT_EQ(scheduler->pending(), 3u);
