@@ -4,8 +4,8 @@
 // encodes what comes back; the service never sees JSON, protobuf or HTTP.
 //
 // The service owns the decisions a request goes through between decoding and
-// the model: which model version serves it (InvalidArgument/NotFound/
-// Unavailable otherwise), whether its tensors fit the model's signature
+// the model: which model version serves it (NotFound or Unavailable when
+// none can), whether its tensors fit the model's signature
 // (serving/tensor_checks.h), which outputs it gets, its deadline, counting a
 // request refused before it queued as a failure of that version, and handing
 // it to the version's ModelScheduler. It also answers the health, readiness,
