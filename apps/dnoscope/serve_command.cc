@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "serving/http/server.h"
+#include "serving/inference_service.h"
 #include "serving/metrics.h"
 #include "serving/model_manager.h"
 #include "serving/rest/rest_handler.h"
@@ -56,10 +57,13 @@ absl::Status Serve(ServeArgs& args) {
   serving::MetricsRegistry metrics;
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<serving::ModelManager> models,
                        serving::ModelManager::Create(args.repository, args.manager, &metrics));
+  serving::InferenceServiceOptions service_options;
+  service_options.default_timeout = std::chrono::milliseconds(args.timeout_ms);
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<serving::InferenceService> service,
+                       serving::InferenceService::Create(service_options, models.get()));
   serving::rest::RestOptions rest;
   rest.max_body_bytes = static_cast<size_t>(args.max_body_mb) << 20;
-  rest.default_timeout = std::chrono::milliseconds(args.timeout_ms);
-  serving::rest::RestHandler handler(models.get(), &metrics, rest);
+  serving::rest::RestHandler handler(service.get(), rest);
   args.http.max_body_bytes = rest.max_body_bytes;
   args.http.max_header_bytes = static_cast<size_t>(args.max_header_kb) << 10;
   args.http.idle_timeout = std::chrono::seconds(args.idle_timeout_s);

@@ -12,6 +12,7 @@
 #include "nlohmann/json.hpp"
 #include "serving/http/server.h"
 #include "serving/metrics.h"
+#include "serving/inference_service.h"
 #include "serving/model_manager.h"
 #include "serving/rest/rest_handler.h"
 #include "video/frame_source.h"
@@ -129,6 +130,7 @@ absl::Status CheckWorkloadOptions(const ReplayWorkloadOptions& o) {
 struct ReplayServer::Impl {
   serving::MetricsRegistry metrics;
   std::unique_ptr<serving::ModelManager> manager;
+  std::unique_ptr<serving::InferenceService> service;
   std::unique_ptr<serving::rest::RestHandler> handler;
   std::unique_ptr<serving::http::HttpServer> server;
 };
@@ -152,8 +154,8 @@ absl::StatusOr<std::unique_ptr<ReplayServer>> ReplayServer::Start(
     if (!served->status.ok()) return served->status;
     DNS_RETURN_IF_ERROR(served->Resolve(-1).status());
   }
-  impl->handler = std::make_unique<serving::rest::RestHandler>(impl->manager.get(), &impl->metrics,
-                                                               serving::rest::RestOptions{});
+  DNS_ASSIGN_OR_RETURN(impl->service, serving::InferenceService::Create({}, impl->manager.get()));
+  impl->handler = std::make_unique<serving::rest::RestHandler>(impl->service.get());
   serving::http::HttpServerOptions http;
   http.port = 0;
   http.io_threads = io_threads;

@@ -15,6 +15,7 @@
 #include "protocol/kserve.h"
 #include "serving/http/server.h"
 #include "serving/metrics.h"
+#include "serving/inference_service.h"
 #include "serving/model_manager.h"
 #include "serving/rest/rest_handler.h"
 #include "train/onnx_export.h"
@@ -207,7 +208,9 @@ absl::StatusOr<ServeBenchResult> RunServeBench(const ServeBenchOptions& options)
   DNS_ASSIGN_OR_RETURN(const serving::ServedModel* cnn, models->Find(kSpecialized));
   DNS_ASSIGN_OR_RETURN(const serving::ServedVersion* cnn_version, cnn->Resolve(-1));
   DNS_ASSIGN_OR_RETURN(std::vector<Workload> workloads, MakeWorkloads(cnn_version->metadata));
-  serving::rest::RestHandler handler(models.get(), &metrics, {});
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<serving::InferenceService> service,
+                       serving::InferenceService::Create({}, models.get()));
+  serving::rest::RestHandler handler(service.get());
   serving::http::HttpServerOptions http;
   http.port = 0;
   http.io_threads = options.server_io_threads;

@@ -17,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "serving/http/server.h"
 #include "serving/metrics.h"
+#include "serving/inference_service.h"
 #include "serving/model_manager.h"
 #include "serving/rest/rest_handler.h"
 #include "train/onnx_export.h"
@@ -159,6 +160,7 @@ absl::StatusOr<std::string> BuildRepository(const std::string& scratch,
 struct StageServer {
   serving::MetricsRegistry metrics;
   std::unique_ptr<serving::ModelManager> manager;
+  std::unique_ptr<serving::InferenceService> service;
   std::unique_ptr<serving::rest::RestHandler> handler;
   std::unique_ptr<serving::http::HttpServer> http;
 
@@ -172,8 +174,8 @@ struct StageServer {
 absl::StatusOr<std::unique_ptr<StageServer>> StartServer(const std::string& root) {
   auto s = std::make_unique<StageServer>();
   DNS_ASSIGN_OR_RETURN(s->manager, serving::ModelManager::Create(root, {}, &s->metrics));
-  s->handler = std::make_unique<serving::rest::RestHandler>(s->manager.get(), &s->metrics,
-                                                            serving::rest::RestOptions{});
+  DNS_ASSIGN_OR_RETURN(s->service, serving::InferenceService::Create({}, s->manager.get()));
+  s->handler = std::make_unique<serving::rest::RestHandler>(s->service.get());
   serving::http::HttpServerOptions options;
   options.port = 0;
   options.io_threads = 1;

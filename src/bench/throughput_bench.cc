@@ -22,6 +22,7 @@
 #include "nlohmann/json.hpp"
 #include "serving/http/server.h"
 #include "serving/metrics.h"
+#include "serving/inference_service.h"
 #include "serving/model_manager.h"
 #include "serving/rest/rest_handler.h"
 #include "train/dataset.h"
@@ -268,6 +269,7 @@ absl::StatusOr<ThroughputRun> RunLocal(const std::string& repo, const DataFiles&
 struct RepoServer {
   serving::MetricsRegistry metrics;
   std::unique_ptr<serving::ModelManager> manager;
+  std::unique_ptr<serving::InferenceService> service;
   std::unique_ptr<serving::rest::RestHandler> handler;
   std::unique_ptr<serving::http::HttpServer> http;
 
@@ -280,8 +282,8 @@ struct RepoServer {
 absl::StatusOr<std::unique_ptr<RepoServer>> StartServer(const std::string& repo) {
   auto s = std::make_unique<RepoServer>();
   DNS_ASSIGN_OR_RETURN(s->manager, serving::ModelManager::Create(repo, {}, &s->metrics));
-  s->handler = std::make_unique<serving::rest::RestHandler>(s->manager.get(), &s->metrics,
-                                                            serving::rest::RestOptions{});
+  DNS_ASSIGN_OR_RETURN(s->service, serving::InferenceService::Create({}, s->manager.get()));
+  s->handler = std::make_unique<serving::rest::RestHandler>(s->service.get());
   serving::http::HttpServerOptions options;
   options.port = 0;
   serving::rest::RestHandler* handler = s->handler.get();

@@ -83,7 +83,7 @@ ModelStats::Snapshot ModelStats::snapshot() const {
 }
 
 ModelStats* MetricsRegistry::GetOrCreate(std::string_view model, int64_t version) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto& slot = stats_[{std::string(model), version}];
   if (slot == nullptr) slot = std::make_unique<ModelStats>(std::string(model), version);
   return slot.get();
@@ -93,7 +93,7 @@ std::string MetricsRegistry::RenderPrometheus() const {
   // Snapshot under the lock, format outside it.
   std::vector<std::pair<std::string, ModelStats::Snapshot>> rows;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     rows.reserve(stats_.size());
     for (const auto& [key, stats] : stats_) {
       rows.emplace_back(fmt::format("{{model=\"{}\",version=\"{}\"}}",

@@ -19,13 +19,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace dnoscope::serving {
 
@@ -96,7 +96,7 @@ class MetricsRegistry {
   std::string RenderPrometheus() const;
 
  private:
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<ModelStats>> stats_
       ABSL_GUARDED_BY(mu_);
 };

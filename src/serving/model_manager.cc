@@ -107,10 +107,15 @@ absl::StatusOr<const ServedVersion*> ServedModel::Resolve(int64_t version) const
 absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(
     const std::string& repository_root, const ModelManagerOptions& options,
     MetricsRegistry* metrics, Clock* clock) {
+  if (metrics == nullptr || clock == nullptr) {
+    return absl::InvalidArgumentError("model manager needs a metrics registry and a clock");
+  }
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::ModelRepository> repository,
                        models::ModelRepository::Open(repository_root));
   std::unique_ptr<ModelManager> manager(new ModelManager());
   manager->options_ = options;
+  manager->metrics_ = metrics;
+  manager->clock_ = clock;
   manager->repository_ = std::move(repository);
   const models::ModelRepository& repo = *manager->repository_;
   for (const std::string& name : repo.ModelNames()) {

@@ -63,9 +63,10 @@ struct ServedModel {
 class ModelManager {
  public:
   // Opens `repository_root` and loads every version of every model
-  // (instance_count instances each). NotFound when the root is missing; bad
-  // models are recorded, not returned as errors. `metrics` and `clock` are
-  // not owned and must outlive the manager.
+  // (instance_count instances each). NotFound when the root is missing,
+  // InvalidArgument when `metrics` or `clock` is null; bad models are
+  // recorded, not returned as errors. `metrics` and `clock` are not owned
+  // and must outlive the manager.
   static absl::StatusOr<std::unique_ptr<ModelManager>> Create(const std::string& repository_root,
                                                               const ModelManagerOptions& options,
                                                               MetricsRegistry* metrics,
@@ -81,10 +82,17 @@ class ModelManager {
   // Stops accepting requests, finishes what is queued, joins the threads.
   void Shutdown();
 
+  // Where the schedulers count (given to Create; not owned).
+  MetricsRegistry* metrics() const { return metrics_; }
+  // The clock the schedulers wait on and stamp with (given to Create; not owned).
+  Clock* clock() const { return clock_; }
+
  private:
   ModelManager() = default;
 
   ModelManagerOptions options_;
+  MetricsRegistry* metrics_ = nullptr;
+  Clock* clock_ = nullptr;
   // Model factories of the schedulers load from it.
   std::unique_ptr<models::ModelRepository> repository_;
   std::vector<std::unique_ptr<ServedModel>> models_;

@@ -1,5 +1,6 @@
 #include "serving/scheduler.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -57,7 +58,7 @@ absl::StatusOr<std::unique_ptr<ModelScheduler>> ModelScheduler::Create(
   std::unique_ptr<ModelScheduler> scheduler(
       new ModelScheduler(options, std::move(policy), std::move(models), stats, clock));
   {
-    std::lock_guard lock(scheduler->shutdown_mu_);
+    MutexLock lock(&scheduler->shutdown_mu_);
     for (const auto& model : scheduler->models_) {
       scheduler->threads_.emplace_back(
           [s = scheduler.get(), m = model.get()] { s->InstanceLoop(*m); });
@@ -74,18 +75,17 @@ ModelScheduler::ModelScheduler(const SchedulerOptions& options, BatchPolicy poli
       models_(std::move(models)),
       stats_(stats),
       clock_(clock),
-      real_clock_(dynamic_cast<const RealClock*>(clock) != nullptr),
       model_name_(models_.front()->metadata().name) {}
 
 ModelScheduler::~ModelScheduler() { Shutdown(); }
 
 void ModelScheduler::Shutdown() {
-  std::lock_guard shutdown_lock(shutdown_mu_);
+  MutexLock shutdown_lock(&shutdown_mu_);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (std::jthread& thread : threads_) {
     if (thread.joinable()) thread.join();
   }
@@ -113,11 +113,11 @@ void ModelScheduler::Submit(InferenceJob job) {
     job.done(std::move(status));
     return;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 absl::Status ModelScheduler::Enqueue(InferenceJob& job, int64_t batch_size, Clock::TimePoint now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("model scheduler is shut down");
   if (queue_.size() >= options_.max_queue_size) {
     return absl::UnavailableError(
@@ -137,8 +137,8 @@ void ModelScheduler::InstanceLoop(models::Model& model) {
     Work work;
     bool more;
     {
-      std::unique_lock lock(mu_);
-      more = NextWork(lock, work);
+      MutexLock lock(&mu_);
+      more = NextWork(work);
     }
     FailAll(work.expired, absl::DeadlineExceededError("deadline passed while queued"), work.picked);
     if (!work.batch.empty()) RunBatch(model, std::move(work.batch), work.picked);
@@ -146,10 +146,9 @@ void ModelScheduler::InstanceLoop(models::Model& model) {
   }
 }
 
-bool ModelScheduler::NextWork(std::unique_lock<std::mutex>& lock, Work& work) {
+bool ModelScheduler::NextWork(Work& work) {
   while (true) {
-    cv_.wait(lock,
-             [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); });
+    while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
     if (queue_.empty()) return false;
     work.picked = clock_->Now();
     TakeExpired(work.picked, work.expired);
@@ -161,7 +160,7 @@ bool ModelScheduler::NextWork(std::unique_lock<std::mutex>& lock, Work& work) {
     }
     // Hand expired jobs back before sleeping so that they are answered now.
     if (!work.expired.empty()) return true;
-    WaitForChange(lock, decision.wake_at);
+    WaitForChange(std::min(decision.wake_at, EarliestDeadline()));
   }
 }
 
@@ -202,18 +201,19 @@ void ModelScheduler::TakeFront(size_t count, std::vector<Pending>& batch) {
   }
   ++queue_version_;
   // Whatever is left may be runnable by another idle thread.
-  if (!queue_.empty()) cv_.notify_all();
+  if (!queue_.empty()) cv_.SignalAll();
 }
 
-void ModelScheduler::WaitForChange(std::unique_lock<std::mutex>& lock, Clock::TimePoint wake_at) {
+Clock::TimePoint ModelScheduler::EarliestDeadline() const {
+  Clock::TimePoint earliest = Clock::TimePoint::max();
+  for (const Pending& pending : queue_) earliest = std::min(earliest, pending.job.deadline);
+  return earliest;
+}
+
+void ModelScheduler::WaitForChange(Clock::TimePoint wake_at) {
   const uint64_t seen = queue_version_;
-  auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || queue_version_ != seen;
-  };
-  if (real_clock_) {
-    cv_.wait_until(lock, wake_at, changed);
-  } else {
-    cv_.wait_for(lock, kFakeClockPollInterval, changed);
+  while (!stopping_ && queue_version_ == seen) {
+    if (clock_->WaitUntil(&mu_, &cv_, wake_at)) return;
   }
 }
 

@@ -14,10 +14,11 @@
 // A request that runs alone is passed to the model and back unchanged.
 //
 // Time: submit, pick, compute and completion times come from the injected
-// Clock. With the real clock the threads sleep until the batching deadline;
-// with any other clock (a fake in tests) they re-read Now() every
-// kFakeClockPollInterval of real time, so advancing a fake clock releases a
-// waiting partial batch promptly without the scheduler knowing the fake.
+// Clock, and a thread that waits for a time - the oldest request's batching
+// delay or a queued request's deadline, whichever comes first - waits through
+// Clock::WaitUntil. A fake clock therefore sees that thread as a waiter with
+// that deadline and releases it when advanced past it, never before; a
+// thread with an empty queue waits on the queue alone, not on the clock.
 //
 // Thread-safety: Submit, Shutdown, pending and metadata are thread-safe.
 // `done` callbacks run on a scheduler thread (or, for rejections, on the
@@ -27,13 +28,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +41,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/tensor.h"
 #include "models/model.h"
 #include "serving/batcher.h"
@@ -73,8 +73,9 @@ struct InferenceJob {
   // the model does not declare). Only requests asking for the same outputs
   // are merged.
   std::vector<std::string> requested_outputs;
-  // A job still queued at this time fails with DeadlineExceeded when picked,
-  // without running.
+  // A job still queued at this time fails with DeadlineExceeded, without
+  // running: at this time when its thread waits for a batch, else when a
+  // thread next looks at the queue.
   Clock::TimePoint deadline = Clock::TimePoint::max();
   // Receives the outputs or the error; called exactly once, never under a
   // scheduler lock. Must be set.
@@ -84,10 +85,6 @@ struct InferenceJob {
 class ModelScheduler {
  public:
   using ModelFactory = std::function<absl::StatusOr<std::unique_ptr<models::Model>>()>;
-
-  // How often, in real time, threads waiting for a batching deadline re-read
-  // a clock other than the real one.
-  static constexpr std::chrono::milliseconds kFakeClockPollInterval{1};
 
   // Creates instance_count models with `factory` and starts one thread per
   // model. Returns the factory's first error; InvalidArgument for bad
@@ -148,15 +145,16 @@ class ModelScheduler {
   absl::Status Enqueue(InferenceJob& job, int64_t batch_size, Clock::TimePoint now);
   void InstanceLoop(models::Model& model);
   // Blocks until there is work; false when stopping and the queue is drained.
-  bool NextWork(std::unique_lock<std::mutex>& lock, Work& work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool NextWork(Work& work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeExpired(Clock::TimePoint now, std::vector<Pending>& expired)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   QueueSnapshot Snapshot() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeFront(size_t count, std::vector<Pending>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Waits until the queue changes, shutdown starts, or the clock may have
-  // reached `wake_at`.
-  void WaitForChange(std::unique_lock<std::mutex>& lock, Clock::TimePoint wake_at)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The earliest deadline of a queued job; TimePoint::max() when none.
+  Clock::TimePoint EarliestDeadline() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits until the queue changes, shutdown starts, or the clock reaches
+  // `wake_at`.
+  void WaitForChange(Clock::TimePoint wake_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunBatch(models::Model& model, std::vector<Pending> batch, Clock::TimePoint picked);
   // Completes one accepted job, records its stats, calls done.
   void Finish(Pending& pending, absl::StatusOr<std::vector<Tensor>> result,
@@ -168,19 +166,19 @@ class ModelScheduler {
   const std::vector<std::unique_ptr<models::Model>> models_;
   ModelStats* const stats_;
   Clock* const clock_;
-  const bool real_clock_;
   const std::string model_name_;
   std::atomic<size_t> pending_{0};
 
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  // Signalled when queue_ or stopping_ changes.
+  CondVar cv_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   // Bumped on every change of queue_, so waiters notice any change.
   uint64_t queue_version_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
   // Serializes Shutdown so that concurrent calls do not join twice.
-  std::mutex shutdown_mu_;
+  Mutex shutdown_mu_;
   std::vector<std::jthread> threads_ ABSL_GUARDED_BY(shutdown_mu_);
 };
 

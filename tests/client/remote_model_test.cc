@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "serving/http/server.h"
 #include "serving/metrics.h"
+#include "serving/inference_service.h"
 #include "serving/model_manager.h"
 #include "serving/rest/rest_handler.h"
 #include "testing/test_env.h"
@@ -35,8 +36,8 @@ class ModelServer {
     fs::create_directories(dir_.File("people/1"));
     WriteFile(dir_.File("people/config.json"), R"({"backend": "hog"})");
     manager_ = *serving::ModelManager::Create(dir_.path(), {}, &metrics_);
-    handler_ = std::make_unique<serving::rest::RestHandler>(manager_.get(), &metrics_,
-                                                            serving::rest::RestOptions{});
+    service_ = *serving::InferenceService::Create({}, manager_.get());
+    handler_ = std::make_unique<serving::rest::RestHandler>(service_.get());
     serving::http::HttpServerOptions options;
     options.port = 0;
     options.drain_timeout = std::chrono::seconds(5);
@@ -52,6 +53,7 @@ class ModelServer {
   ScratchDir dir_;
   serving::MetricsRegistry metrics_;
   std::unique_ptr<serving::ModelManager> manager_;
+  std::unique_ptr<serving::InferenceService> service_;
   std::unique_ptr<serving::rest::RestHandler> handler_;
   std::unique_ptr<serving::http::HttpServer> server_;
 };

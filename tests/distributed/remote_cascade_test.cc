@@ -18,6 +18,7 @@
 #include "models/local_stage.h"
 #include "serving/http/server.h"
 #include "serving/metrics.h"
+#include "serving/inference_service.h"
 #include "serving/model_manager.h"
 #include "serving/rest/rest_handler.h"
 #include "testing/onnx_builder.h"
@@ -46,8 +47,8 @@ class Server {
  public:
   explicit Server(const std::string& repository) {
     manager_ = *serving::ModelManager::Create(repository, {}, &metrics_);
-    handler_ = std::make_unique<serving::rest::RestHandler>(manager_.get(), &metrics_,
-                                                            serving::rest::RestOptions{});
+    service_ = *serving::InferenceService::Create({}, manager_.get());
+    handler_ = std::make_unique<serving::rest::RestHandler>(service_.get());
     serving::http::HttpServerOptions options;
     options.port = 0;
     options.drain_timeout = std::chrono::seconds(0);
@@ -63,6 +64,7 @@ class Server {
  private:
   serving::MetricsRegistry metrics_;
   std::unique_ptr<serving::ModelManager> manager_;
+  std::unique_ptr<serving::InferenceService> service_;
   std::unique_ptr<serving::rest::RestHandler> handler_;
   std::unique_ptr<serving::http::HttpServer> server_;
   mutable int port_ = 0;

@@ -1,7 +1,9 @@
 // The replay classifier behind the model server's own path: a ModelManager
-// over a scratch repository, KServe v2 requests through the RestHandler
-// (tensor checks against the metadata, the scheduler, dynamic batching that
-// concatenates both inputs along dim 0 and splits the output back).
+// over a scratch repository, KServe v2 requests through the RestHandler and
+// the InferenceService (tensor checks against the metadata, the scheduler,
+// dynamic batching that concatenates both inputs along dim 0 and splits the
+// output back). The schedulers wait on a FakeClock that no test advances, so
+// a partial batch can only run by growing to the preferred size.
 // Lives with the models tests because it checks the replay backend's
 // contract; it links the serving libraries on top.
 #include <chrono>
@@ -12,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "models/model.h"
 #include "protocol/kserve.h"
+#include "serving/inference_service.h"
 #include "serving/metrics.h"
 #include "serving/model_manager.h"
 #include "serving/rest/rest_handler.h"
@@ -50,8 +53,10 @@ class ReplayClassifierServingTest : public ::testing::Test {
     auto manager = ModelManager::Create(dir_.path(), {}, &metrics_, &clock_);
     ASSERT_TRUE(manager.ok()) << manager.status();
     manager_ = std::move(*manager);
-    handler_ = std::make_unique<rest::RestHandler>(manager_.get(), &metrics_, rest::RestOptions{},
-                                                   &clock_);
+    auto service = InferenceService::Create({}, manager_.get());
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = std::move(*service);
+    handler_ = std::make_unique<rest::RestHandler>(service_.get());
   }
 
   // `images` blank 8x8 images and the frame numbers `frames`.
@@ -114,6 +119,7 @@ class ReplayClassifierServingTest : public ::testing::Test {
   FakeClock clock_;
   MetricsRegistry metrics_;
   std::unique_ptr<ModelManager> manager_;
+  std::unique_ptr<InferenceService> service_;
   std::unique_ptr<rest::RestHandler> handler_;
 };
 

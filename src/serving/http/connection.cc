@@ -9,6 +9,7 @@
 #include "boost/asio/write.hpp"
 #include "boost/beast/core/bind_handler.hpp"
 #include "boost/beast/http/error.hpp"
+#include "common/clock.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 
@@ -84,7 +85,7 @@ void ResponseSlot::Respond(HttpResponse response) {
 }
 
 void ResponseSlot::Post(HttpResponse response) {
-  std::lock_guard lock(gate_->mu);
+  MutexLock lock(&gate_->mu);
   // A closed gate means the server's io_context is (about to be) gone.
   if (!gate_->open) return;
   std::shared_ptr<Connection> connection = connection_.lock();
@@ -97,7 +98,7 @@ void ResponseSlot::Post(HttpResponse response) {
 }
 
 bool ConnectionRegistry::Add(std::shared_ptr<Connection> connection) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (sealed_) return false;
   const Connection* key = connection.get();
   connections_.emplace(key, std::move(connection));
@@ -108,31 +109,38 @@ void ConnectionRegistry::Remove(const Connection* connection) {
   std::shared_ptr<Connection> removed;  // released after unlocking
   bool now_empty = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = connections_.find(connection);
     if (it == connections_.end()) return;
     removed = std::move(it->second);
     connections_.erase(it);
     now_empty = connections_.empty();
   }
-  if (now_empty) empty_.notify_all();
+  if (now_empty) empty_.SignalAll();
 }
 
 std::vector<std::shared_ptr<Connection>> ConnectionRegistry::Seal() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     sealed_ = true;
   }
   return Snapshot();
 }
 
 bool ConnectionRegistry::WaitUntilEmpty(std::chrono::steady_clock::duration timeout) {
-  std::unique_lock lock(mu_);
-  return empty_.wait_for(lock, timeout, [&] { return connections_.empty(); });
+  // Real time, like the server's other timeouts (asio timers on the real
+  // steady clock): a drain waits for real sockets.
+  Clock* clock = Clock::Real();
+  const Clock::TimePoint deadline = clock->Now() + timeout;
+  MutexLock lock(&mu_);
+  while (!connections_.empty()) {
+    if (clock->WaitUntil(&mu_, &empty_, deadline)) return connections_.empty();
+  }
+  return true;
 }
 
 std::vector<std::shared_ptr<Connection>> ConnectionRegistry::Snapshot() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::shared_ptr<Connection>> result;
   result.reserve(connections_.size());
   for (const auto& [key, connection] : connections_) result.push_back(connection);
@@ -142,10 +150,10 @@ std::vector<std::shared_ptr<Connection>> ConnectionRegistry::Snapshot() {
 void ConnectionRegistry::Clear() {
   std::unordered_map<const Connection*, std::shared_ptr<Connection>> dropped;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     dropped.swap(connections_);
   }
-  if (!dropped.empty()) empty_.notify_all();
+  if (!dropped.empty()) empty_.SignalAll();
 }
 
 Connection::Connection(asio::ip::tcp::socket socket, Strand strand, ServerContext* context)

@@ -15,10 +15,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -30,6 +28,7 @@
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/core/tcp_stream.hpp"
+#include "common/mutex.h"
 #include "serving/http/request_parser.h"
 #include "serving/http/response_head.h"
 #include "serving/http/server.h"
@@ -41,7 +40,7 @@ class Connection;
 // Decides whether Responders may still post to connections: open while the
 // server's io_context exists. Shared with every outstanding Responder.
 struct ResponseGate {
-  std::mutex mu;
+  Mutex mu;
   bool open ABSL_GUARDED_BY(mu) = true;
   // Requests handed to the handler and not yet answered.
   std::atomic<size_t> in_flight{0};
@@ -56,7 +55,8 @@ class ConnectionRegistry {
   void Remove(const Connection* connection);
   // Refuses further Add()s and returns the connections registered now.
   std::vector<std::shared_ptr<Connection>> Seal();
-  // Waits until no connection is left or `timeout` passed; true when empty.
+  // Waits until no connection is left or `timeout` of real time passed;
+  // true when empty.
   bool WaitUntilEmpty(std::chrono::steady_clock::duration timeout);
   // The connections registered now.
   std::vector<std::shared_ptr<Connection>> Snapshot();
@@ -64,8 +64,8 @@ class ConnectionRegistry {
   void Clear();
 
  private:
-  std::mutex mu_;
-  std::condition_variable empty_;
+  Mutex mu_;
+  CondVar empty_;
   bool sealed_ ABSL_GUARDED_BY(mu_) = false;
   std::unordered_map<const Connection*, std::shared_ptr<Connection>> connections_
       ABSL_GUARDED_BY(mu_);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -108,7 +107,7 @@ class HttpServer::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::jthread> threads_;
   int port_ = 0;
-  std::mutex shutdown_mu_;
+  Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
 
@@ -183,7 +182,7 @@ void HttpServer::Impl::OnAccept(Strand strand, beast::error_code ec, tcp::socket
 }
 
 void HttpServer::Impl::Shutdown() {
-  std::lock_guard lock(shutdown_mu_);
+  MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;
   shut_down_ = true;
   context_.draining.store(true, std::memory_order_release);
@@ -203,7 +202,7 @@ void HttpServer::Impl::Shutdown() {
   ioc_.stop();
   threads_.clear();  // joins
   {
-    std::lock_guard gate_lock(context_.gate->mu);
+    MutexLock gate_lock(&context_.gate->mu);
     context_.gate->open = false;
   }
   // No thread runs the io_context now: close and release directly.

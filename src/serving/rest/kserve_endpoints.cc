@@ -1,13 +1,15 @@
 // KServe v2 endpoints of RestHandler: metadata, readiness, config, infer.
 #include <charconv>
+#include <chrono>
 #include <memory>
+#include <optional>
 
+#include "common/status_macros.h"
 #include "fmt/format.h"
 #include "models/model_config.h"
 #include "protocol/kserve.h"
 #include "serving/rest/responses.h"
 #include "serving/rest/rest_handler.h"
-#include "serving/rest/tensor_checks.h"
 
 namespace dnoscope::serving::rest {
 namespace {
@@ -20,34 +22,21 @@ std::vector<protocol::TensorMetadata> ToWire(const std::vector<models::TensorSpe
   return out;
 }
 
-protocol::ModelMetadataResponse ModelMetadata(const ServedModel& model,
-                                              const ServedVersion* version) {
+protocol::ModelMetadataResponse ModelMetadata(const ModelDescription& d) {
   protocol::ModelMetadataResponse m;
-  m.name = model.name;
-  for (const ServedVersion& v : model.versions) m.versions.push_back(std::to_string(v.version));
-  m.platform = model.config.backend;
-  const absl::Status status = version != nullptr ? version->status : model.status;
-  m.state = status.ok() ? "READY" : "UNAVAILABLE";
-  if (!status.ok()) m.reason = std::string(status.message());
-  if (version != nullptr && version->status.ok()) {
-    m.platform = version->metadata.platform;
-    m.inputs = ToWire(version->metadata.inputs);
-    m.outputs = ToWire(version->metadata.outputs);
-    m.class_names = version->metadata.class_names;
+  m.name = d.model.name;
+  for (const VersionState& v : d.model.versions) m.versions.push_back(std::to_string(v.version));
+  m.platform = d.model.config.backend;
+  m.state = d.status.ok() ? "READY" : "UNAVAILABLE";
+  if (!d.status.ok()) {
+    m.reason = std::string(d.status.message());
+    return m;
   }
+  m.platform = d.metadata.platform;
+  m.inputs = ToWire(d.metadata.inputs);
+  m.outputs = ToWire(d.metadata.outputs);
+  m.class_names = d.metadata.class_names;
   return m;
-}
-
-// The version a metadata request names, or the one served by default (the
-// highest ready one, else the highest).
-absl::StatusOr<const ServedVersion*> MetadataVersion(const ServedModel& model, int64_t version) {
-  absl::StatusOr<const ServedVersion*> resolved = model.Resolve(version);
-  if (resolved.ok() || resolved.status().code() == absl::StatusCode::kNotFound) return resolved;
-  if (version < 0) return model.versions.empty() ? nullptr : &model.versions.back();
-  for (const ServedVersion& v : model.versions) {
-    if (v.version == version) return &v;
-  }
-  return resolved;
 }
 
 absl::StatusOr<std::optional<size_t>> HeaderLength(const http::HttpRequest& request) {
@@ -78,11 +67,11 @@ absl::StatusOr<std::chrono::microseconds> RequestTimeout(const protocol::InferRe
   return std::chrono::microseconds(us);
 }
 
-http::HttpResponse InferResponse(absl::StatusOr<std::vector<Tensor>> result,
-                                 const protocol::InferRequest& request, const std::string& model,
-                                 int64_t version) {
+http::HttpResponse InferResponse(absl::StatusOr<InferenceResponse> result,
+                                 const protocol::InferRequest& request) {
   if (!result.ok()) return StatusResponse(result.status());
-  protocol::InferResponse response{model, std::to_string(version), request.id, std::move(*result)};
+  protocol::InferResponse response{result->model, std::to_string(result->version), request.id,
+                                   std::move(result->outputs)};
   absl::StatusOr<protocol::EncodedMessage> encoded =
       protocol::EncodeInferResponse(response, request);
   if (!encoded.ok()) return StatusResponse(absl::InternalError(encoded.status().message()));
@@ -95,61 +84,62 @@ http::HttpResponse InferResponse(absl::StatusOr<std::vector<Tensor>> result,
   return http;
 }
 
+// The request's tensors and options for the service; what stays in `request`
+// (id, requested output parameters) is what encoding the response needs.
+absl::StatusOr<InferenceRequest> ToServiceRequest(protocol::InferRequest& request) {
+  DNS_ASSIGN_OR_RETURN(std::chrono::microseconds timeout, RequestTimeout(request));
+  InferenceRequest native{.inputs = std::move(request.inputs), .timeout = timeout};
+  for (const protocol::RequestedOutput& o : request.outputs) {
+    native.requested_outputs.push_back(o.name);
+  }
+  return native;
+}
+
 }  // namespace
 
 void RestHandler::HandleKserveGet(const Route& route, const http::Responder& respond) const {
-  if (route.endpoint == Endpoint::kServerMetadata) {
-    respond(JsonResponse(protocol::EncodeServerMetadata(
-        {options_.server_name, options_.server_version,
-         {"binary_tensor_data", "model_configuration", "parameters"}})));
-    return;
+  switch (route.endpoint) {
+    case Endpoint::kServerMetadata: {
+      const ServerInfo info = service_->server_info();
+      return respond(JsonResponse(protocol::EncodeServerMetadata(
+          {info.name, info.version, {"binary_tensor_data", "model_configuration", "parameters"}})));
+    }
+    case Endpoint::kModelReady: {
+      const absl::Status ready = service_->ModelReady(route.model, route.version);
+      return respond(ready.ok() ? JsonResponse("{\"ready\":true}") : StatusResponse(ready));
+    }
+    case Endpoint::kModelConfig: {
+      absl::StatusOr<models::ModelConfig> config = service_->GetModelConfig(route.model);
+      if (!config.ok()) return respond(StatusResponse(config.status()));
+      return respond(JsonResponse(models::ModelConfigToJson(*config)));
+    }
+    default: {
+      absl::StatusOr<ModelDescription> d = service_->DescribeModel(route.model, route.version);
+      if (!d.ok()) return respond(StatusResponse(d.status()));
+      return respond(JsonResponse(protocol::EncodeModelMetadata(ModelMetadata(*d))));
+    }
   }
-  absl::StatusOr<const ServedModel*> model = models_->Find(route.model);
-  if (!model.ok()) return respond(StatusResponse(model.status()));
-  if (route.endpoint == Endpoint::kModelReady) {
-    absl::StatusOr<const ServedVersion*> version = (*model)->Resolve(route.version);
-    if (version.ok()) return respond(JsonResponse("{\"ready\":true}"));
-    return respond(StatusResponse(version.status()));
-  }
-  if (route.endpoint == Endpoint::kModelConfig) {
-    if (!(*model)->status.ok()) return respond(StatusResponse((*model)->Resolve(-1).status()));
-    return respond(JsonResponse(models::ModelConfigToJson((*model)->config)));
-  }
-  absl::StatusOr<const ServedVersion*> version = MetadataVersion(**model, route.version);
-  if (!version.ok()) return respond(StatusResponse(version.status()));
-  respond(JsonResponse(protocol::EncodeModelMetadata(ModelMetadata(**model, *version))));
 }
 
 void RestHandler::HandleInfer(const Route& route, http::HttpRequest& request,
                               http::Responder respond) const {
-  const ServedVersion* served = ResolveForInference(route, respond);
-  if (served == nullptr) return;
-  const ServedVersion& version = *served;
-  auto fail = [&](const absl::Status& status) { Fail(route, version, status, respond); };
+  absl::StatusOr<ModelHandle> model = service_->Resolve(route.model, route.version);
+  if (!model.ok()) return respond(StatusResponse(model.status()));
+  auto reject = [&](absl::Status error) {
+    respond(StatusResponse(service_->Reject(*model, std::move(error))));
+  };
   absl::StatusOr<std::optional<size_t>> header_length = HeaderLength(request);
-  if (!header_length.ok()) return fail(header_length.status());
+  if (!header_length.ok()) return reject(header_length.status());
   absl::StatusOr<protocol::InferRequest> decoded =
       protocol::DecodeInferRequest(request.body, *header_length);
-  if (!decoded.ok()) return fail(decoded.status());
-  if (absl::Status s = CheckInputs(version.metadata, decoded->inputs); !s.ok()) return fail(s);
-  std::vector<std::string> requested;
-  for (const protocol::RequestedOutput& o : decoded->outputs) requested.push_back(o.name);
-  absl::StatusOr<std::vector<std::string>> outputs = ResolveOutputs(version.metadata, requested);
-  if (!outputs.ok()) return fail(outputs.status());
-  absl::StatusOr<std::chrono::microseconds> timeout = RequestTimeout(*decoded);
-  if (!timeout.ok()) return fail(timeout.status());
-
-  InferenceJob job;
-  job.inputs = std::move(decoded->inputs);
-  job.requested_outputs = std::move(*outputs);
-  job.deadline = Deadline(*timeout);
-  // The request minus its inputs: what encoding the response needs.
+  if (!decoded.ok()) return reject(decoded.status());
+  absl::StatusOr<InferenceRequest> native = ToServiceRequest(*decoded);
+  if (!native.ok()) return reject(native.status());
   auto shell = std::make_shared<protocol::InferRequest>(std::move(*decoded));
-  job.done = [shell, respond = std::move(respond), name = route.model,
-              number = version.version](absl::StatusOr<std::vector<Tensor>> result) {
-    respond(InferResponse(std::move(result), *shell, name, number));
-  };
-  version.scheduler->Submit(std::move(job));
+  service_->Infer(*model, std::move(*native),
+                  [shell, respond = std::move(respond)](absl::StatusOr<InferenceResponse> result) {
+                    respond(InferResponse(std::move(result), *shell));
+                  });
 }
 
 }  // namespace dnoscope::serving::rest

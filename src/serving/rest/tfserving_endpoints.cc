@@ -5,7 +5,6 @@
 #include "protocol/tfserving.h"
 #include "serving/rest/responses.h"
 #include "serving/rest/rest_handler.h"
-#include "serving/rest/tensor_checks.h"
 
 namespace dnoscope::serving::rest {
 namespace {
@@ -32,13 +31,10 @@ protocol::ModelVersionStatus VersionStatus(int64_t version, const absl::Status& 
   return s;
 }
 
-absl::StatusOr<std::string> ModelStatus(const ServedModel& model, int64_t version) {
+std::string ModelStatus(const ModelState& model) {
   std::vector<protocol::ModelVersionStatus> statuses;
   if (!model.status.ok()) statuses.push_back(VersionStatus(0, model.status));
-  for (const ServedVersion& v : model.versions) {
-    if (version < 0 || v.version == version) statuses.push_back(VersionStatus(v.version, v.status));
-  }
-  if (version >= 0 && statuses.empty()) return model.Resolve(version).status();
+  for (const VersionState& v : model.versions) statuses.push_back(VersionStatus(v.version, v.status));
   return protocol::EncodeModelStatus(statuses);
 }
 
@@ -56,13 +52,13 @@ absl::Status DropInstanceDimension(std::vector<Tensor>& inputs, const std::strin
   return absl::OkStatus();
 }
 
-http::HttpResponse PredictResponse(absl::StatusOr<std::vector<Tensor>> result,
+http::HttpResponse PredictResponse(absl::StatusOr<InferenceResponse> result,
                                    protocol::TfFormat format, bool add_instance_dimension) {
   if (!result.ok()) return StatusResponse(result.status());
   if (add_instance_dimension) {
-    for (Tensor& t : *result) t.shape.insert(t.shape.begin(), 1);
+    for (Tensor& t : result->outputs) t.shape.insert(t.shape.begin(), 1);
   }
-  absl::StatusOr<std::string> body = protocol::EncodePredictResponse(*result, format);
+  absl::StatusOr<std::string> body = protocol::EncodePredictResponse(result->outputs, format);
   if (!body.ok()) return StatusResponse(absl::InternalError(body.status().message()));
   return JsonResponse(std::move(*body));
 }
@@ -70,49 +66,41 @@ http::HttpResponse PredictResponse(absl::StatusOr<std::vector<Tensor>> result,
 }  // namespace
 
 void RestHandler::HandleTfGet(const Route& route, const http::Responder& respond) const {
-  absl::StatusOr<const ServedModel*> model = models_->Find(route.model);
-  if (!model.ok()) return respond(StatusResponse(model.status()));
   if (route.endpoint == Endpoint::kTfStatus) {
-    absl::StatusOr<std::string> body = ModelStatus(**model, route.version);
-    return respond(body.ok() ? JsonResponse(std::move(*body)) : StatusResponse(body.status()));
+    absl::StatusOr<ModelState> state = service_->GetModelState(route.model, route.version);
+    if (!state.ok()) return respond(StatusResponse(state.status()));
+    return respond(JsonResponse(ModelStatus(*state)));
   }
-  absl::StatusOr<const ServedVersion*> version = (*model)->Resolve(route.version);
-  if (!version.ok()) return respond(StatusResponse(version.status()));
-  const models::ModelMetadata& m = (*version)->metadata;
-  respond(JsonResponse(protocol::EncodeTfModelMetadata(
-      route.model, (*version)->version, ToInfo(m.inputs), ToInfo(m.outputs))));
+  absl::StatusOr<ModelHandle> model = service_->Resolve(route.model, route.version);
+  if (!model.ok()) return respond(StatusResponse(model.status()));
+  const models::ModelMetadata& m = model->metadata();
+  respond(JsonResponse(protocol::EncodeTfModelMetadata(model->model(), model->version(),
+                                                       ToInfo(m.inputs), ToInfo(m.outputs))));
 }
 
 void RestHandler::HandlePredict(const Route& route, http::HttpRequest& request,
                                 http::Responder respond) const {
-  const ServedVersion* served = ResolveForInference(route, respond);
-  if (served == nullptr) return;
-  const ServedVersion& version = *served;
-  auto fail = [&](const absl::Status& status) { Fail(route, version, status, respond); };
-  const std::vector<protocol::TensorInfo> inputs = ToInfo(version.metadata.inputs);
+  absl::StatusOr<ModelHandle> model = service_->Resolve(route.model, route.version);
+  if (!model.ok()) return respond(StatusResponse(model.status()));
+  auto reject = [&](absl::Status error) {
+    respond(StatusResponse(service_->Reject(*model, std::move(error))));
+  };
+  const models::ModelMetadata& metadata = model->metadata();
   absl::StatusOr<protocol::PredictRequest> decoded =
-      protocol::DecodePredictRequest(request.body, inputs);
-  if (!decoded.ok()) return fail(decoded.status());
+      protocol::DecodePredictRequest(request.body, ToInfo(metadata.inputs));
+  if (!decoded.ok()) return reject(decoded.status());
   const bool unbatched_rows =
-      decoded->format == protocol::TfFormat::kRow && version.metadata.max_batch_size == 0;
+      decoded->format == protocol::TfFormat::kRow && metadata.max_batch_size == 0;
   if (unbatched_rows) {
-    if (absl::Status s = DropInstanceDimension(decoded->inputs, route.model); !s.ok()) {
-      return fail(s);
+    if (absl::Status s = DropInstanceDimension(decoded->inputs, model->model()); !s.ok()) {
+      return reject(std::move(s));
     }
   }
-  if (absl::Status s = CheckInputs(version.metadata, decoded->inputs); !s.ok()) return fail(s);
-  absl::StatusOr<std::vector<std::string>> outputs = ResolveOutputs(version.metadata, {});
-  if (!outputs.ok()) return fail(outputs.status());
-
-  InferenceJob job;
-  job.inputs = std::move(decoded->inputs);
-  job.requested_outputs = std::move(*outputs);
-  job.deadline = Deadline(std::chrono::microseconds(0));
-  job.done = [respond = std::move(respond), format = decoded->format,
-              unbatched_rows](absl::StatusOr<std::vector<Tensor>> result) {
-    respond(PredictResponse(std::move(result), format, unbatched_rows));
-  };
-  version.scheduler->Submit(std::move(job));
+  service_->Infer(*model, {.inputs = std::move(decoded->inputs)},
+                  [respond = std::move(respond), format = decoded->format,
+                   unbatched_rows](absl::StatusOr<InferenceResponse> result) {
+                    respond(PredictResponse(std::move(result), format, unbatched_rows));
+                  });
 }
 
 }  // namespace dnoscope::serving::rest

@@ -2,9 +2,7 @@
 #include "serving/http/server.h"
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -13,7 +11,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/base/thread_annotations.h"
 #include "common/bounded_queue.h"
+#include "common/mutex.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -79,15 +79,6 @@ class ParkedRequests {
  private:
   BoundedQueue<std::pair<HttpRequest, Responder>> queue_{64};
 };
-
-// True once connecting to `port` fails, i.e. the server stopped listening.
-bool WaitUntilRefused(int port) {
-  for (int attempt = 0; attempt < 2000; ++attempt) {
-    if (!TestClient(port).connected()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
 
 TEST(HttpServerTest, EchoRoundTrip) {
   auto server = StartOrDie(TestOptions(), Echo);
@@ -171,19 +162,35 @@ TEST(HttpServerTest, HandlerAnswersLaterFromAnotherThread) {
   EXPECT_EQ(server->in_flight(), 0u);
 }
 
+// Counts handlers that arrived; each waits (bounded) until `n` have.
+class Rendezvous {
+ public:
+  explicit Rendezvous(int n) : n_(n) {}
+  // True when `n` handlers were inside Meet at once within the real-time guard.
+  bool Meet() {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    MutexLock lock(&mu_);
+    ++arrived_;
+    cv_.SignalAll();
+    while (arrived_ < n_) {
+      if (cv_.WaitUntil(&mu_, give_up)) return arrived_ >= n_;
+    }
+    return true;
+  }
+
+ private:
+  const int n_;
+  Mutex mu_;
+  CondVar cv_;
+  int arrived_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 TEST(HttpServerTest, HandlersRunConcurrentlyOnSeveralIoThreads) {
-  std::mutex mu;
-  std::condition_variable cv;
-  int arrived = 0;
-  // Each handler waits (bounded) for the other: both can only meet when two
-  // I/O threads run handlers at the same time.
+  // Each handler waits for the other: both can only meet when two I/O
+  // threads run handlers at the same time.
+  Rendezvous rendezvous(2);
   auto server = StartOrDie(TestOptions(), [&](HttpRequest request, Responder respond) {
-    std::unique_lock lock(mu);
-    ++arrived;
-    cv.notify_all();
-    bool met = cv.wait_for(lock, std::chrono::seconds(20), [&] { return arrived >= 2; });
-    lock.unlock();
-    respond(TextResponse(met ? "met" : "alone"));
+    respond(TextResponse(rendezvous.Meet() ? "met" : "alone"));
   });
   ASSERT_NE(server, nullptr);
   std::vector<std::string> bodies(2);
@@ -423,13 +430,19 @@ TEST(HttpServerTest, ShutdownDeliversTheResponseOfARequestInFlight) {
   ParkedRequests parked;
   auto server = StartOrDie(TestOptions(), parked.handler());
   ASSERT_NE(server, nullptr);
-  const int port = server->port();
-  TestClient client(port);
+  TestClient client(server->port());
   ASSERT_TRUE(client.Send(PostRequest("/slow", "x")));
   auto [request, respond] = parked.Pop();
   ASSERT_EQ(server->in_flight(), 1u);
+  // An idle keep-alive connection: Shutdown closes it once draining began,
+  // which tells this test that Shutdown has begun.
+  TestClient idle(server->port());
+  ASSERT_TRUE(idle.Send(PostRequest("/idle", "y")));
+  auto [idle_request, idle_respond] = parked.Pop();
+  idle_respond(TextResponse("idle now"));
+  ASSERT_TRUE(idle.Read());
   std::jthread shutdown([&] { server->Shutdown(); });
-  ASSERT_TRUE(WaitUntilRefused(port));  // Shutdown has begun
+  ASSERT_TRUE(idle.WaitForClose());
   const std::string body(4 << 20, 'r');
   respond(TextResponse(body));
   std::optional<Response> response = client.Read();

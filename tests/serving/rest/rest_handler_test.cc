@@ -1,6 +1,8 @@
 // RestHandler without sockets: every endpoint and error path of the KServe v2
-// and TF Serving REST APIs against a real model manager over a scratch
-// repository (identity, HOG, replay, a tiny ONNX classifier, a broken model).
+// and TF Serving REST APIs through the InferenceService, against a real model
+// manager over a scratch repository (identity, HOG, replay, a tiny ONNX
+// classifier, a broken model). The schedulers wait on a FakeClock, so a
+// request queued behind a batching delay stays queued until a test advances it.
 #include "serving/rest/rest_handler.h"
 
 #include <chrono>
@@ -13,12 +15,14 @@
 #include "opencv2/imgcodecs.hpp"
 #include "protocol/base64.h"
 #include "protocol/kserve.h"
+#include "testing/fake_clock.h"
 #include "testing/onnx_builder.h"
 #include "testing/test_env.h"
 
 namespace dnoscope::serving::rest {
 namespace {
 
+using ::dnoscope::testing::FakeClock;
 using ::dnoscope::testing::ScratchDir;
 using ::dnoscope::testing::WriteFile;
 using ::testing::HasSubstr;
@@ -32,11 +36,16 @@ void AddModel(const ScratchDir& dir, const std::string& name, const std::string&
   for (int v : versions) fs::create_directories(dir.File(name + "/" + std::to_string(v)));
 }
 
-// echo (identity FP32, batch 8), blob (identity BYTES, batch 4), people (HOG,
-// versions 1 and 2), ref (replay, 300 ms per request), cnn (ONNX mean
-// intensity classifier), broken (bad config).
+// echo (identity FP32, batch 8), held (echo whose partial batches wait a
+// minute for company), blob (identity BYTES, batch 4), people (HOG, versions
+// 1 and 2), ref (replay, 300 ms per request), cnn (ONNX mean intensity
+// classifier), broken (bad config).
 void WriteRepository(const ScratchDir& dir) {
   AddModel(dir, "echo", R"({"backend": "identity", "max_batch_size": 8})", {1});
+  AddModel(dir, "held",
+           R"({"backend": "identity", "max_batch_size": 8,
+               "dynamic_batching": {"max_queue_delay_us": 60000000}})",
+           {1});
   AddModel(dir, "blob",
            R"({"backend": "identity", "max_batch_size": 4, "identity": {"datatype": "BYTES"}})",
            {1});
@@ -70,11 +79,15 @@ class RestHandlerTest : public ::testing::Test {
   void Start(ModelManagerOptions manager_options, RestOptions options) {
     handler_.reset();
     manager_.reset();
+    service_.reset();
     metrics_ = std::make_unique<MetricsRegistry>();
-    auto manager = ModelManager::Create(dir_->path(), manager_options, metrics_.get());
+    auto manager = ModelManager::Create(dir_->path(), manager_options, metrics_.get(), &clock_);
     ASSERT_TRUE(manager.ok()) << manager.status();
     manager_ = std::move(*manager);
-    handler_ = std::make_unique<RestHandler>(manager_.get(), metrics_.get(), options);
+    auto service = InferenceService::Create({}, manager_.get());
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = std::move(*service);
+    handler_ = std::make_unique<RestHandler>(service_.get(), options);
   }
 
   // Hands the request to the handler; waits (bounded) for its response.
@@ -107,8 +120,10 @@ class RestHandlerTest : public ::testing::Test {
   }
 
   static ScratchDir* dir_;
+  FakeClock clock_;
   std::unique_ptr<MetricsRegistry> metrics_;
   std::unique_ptr<ModelManager> manager_;
+  std::unique_ptr<InferenceService> service_;
   std::unique_ptr<RestHandler> handler_;
 };
 
@@ -372,36 +387,38 @@ TEST_F(RestHandlerTest, BodyOverTheLimitIs413) {
   EXPECT_THAT(ErrorOf(r), HasSubstr("exceeds the limit of 64 bytes"));
 }
 
-TEST_F(RestHandlerTest, FullQueueIs503AndTheAcceptedRequestsComplete) {
+TEST_F(RestHandlerTest, FullQueueIs503AtOnceAndTheQueuedRequestCompletes) {
   Start({.max_queue_size = 1}, {});
-  const std::string body = R"({"inputs": [{"name": "frame_index", "datatype": "INT64",
-                              "shape": [1], "data": [5]}]})";
-  std::vector<std::future<http::HttpResponse>> futures;
-  for (int i = 0; i < 4; ++i) futures.push_back(CallAsync("POST", "/v2/models/ref/infer", body));
-  int ok = 0, unavailable = 0;
-  for (auto& f : futures) {
-    ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-    http::HttpResponse r = f.get();
-    ok += r.status == 200;
-    if (r.status == 503) {
-      ++unavailable;
-      EXPECT_THAT(ErrorOf(r), HasSubstr("queue"));
-    }
+  // "held" keeps the first request queued (a partial batch waiting for company).
+  std::future<http::HttpResponse> queued = CallAsync("POST", "/v2/models/held/infer", kEchoRequest);
+  for (int i = 0; i < 3; ++i) {
+    std::future<http::HttpResponse> refused =
+        CallAsync("POST", "/v2/models/held/infer", kEchoRequest);
+    // Answered before Handle returned.
+    ASSERT_EQ(refused.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    http::HttpResponse r = refused.get();
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_THAT(ErrorOf(r), HasSubstr("queue"));
   }
-  // One executing and one queued at most: the other two are refused at once.
-  EXPECT_GE(unavailable, 2);
-  EXPECT_EQ(ok + unavailable, 4);
+  EXPECT_NE(queued.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  ASSERT_TRUE(clock_.BlockUntilWaiters(1));
+  clock_.Advance(std::chrono::minutes(1));
+  ASSERT_EQ(queued.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  EXPECT_EQ(queued.get().status, 200);
 }
 
 TEST_F(RestHandlerTest, RequestPastItsTimeoutWhileQueuedIs504) {
-  const std::string slow = R"({"inputs": [{"name": "frame_index", "datatype": "INT64",
-                              "shape": [1], "data": [5]}]})";
   const std::string hurried = R"({"parameters": {"timeout": 1000},
-      "inputs": [{"name": "frame_index", "datatype": "INT64", "shape": [1], "data": [5]}]})";
-  auto first = CallAsync("POST", "/v2/models/ref/infer", slow);
-  auto second = CallAsync("POST", "/v2/models/ref/infer", hurried);
-  EXPECT_EQ(first.get().status, 200);
-  http::HttpResponse r = second.get();
+      "inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [1, 1], "data": [1]}]})";
+  const Clock::TimePoint sent = clock_.Now();
+  std::future<http::HttpResponse> response = CallAsync("POST", "/v2/models/held/infer", hurried);
+  // The scheduler waits for the request's deadline, 1000 us after it was
+  // sent, not for the minute-long batching delay.
+  ASSERT_TRUE(clock_.BlockUntilWaiters(1));
+  EXPECT_EQ(clock_.NextDeadline(), sent + std::chrono::microseconds(1000));
+  clock_.Advance(std::chrono::microseconds(1000));
+  ASSERT_EQ(response.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  http::HttpResponse r = response.get();
   EXPECT_EQ(r.status, 504) << r.body;
 }
 
@@ -466,7 +483,9 @@ TEST(RestHandlerRawOutputTest, DetectorReturnsItsRawLayersWhenARequestNamesThem)
   MetricsRegistry metrics;
   auto manager = ModelManager::Create(dir.path(), {}, &metrics);
   ASSERT_TRUE(manager.ok()) << manager.status();
-  RestHandler handler(manager->get(), &metrics, {});
+  auto service = InferenceService::Create({}, manager->get());
+  ASSERT_TRUE(service.ok()) << service.status();
+  RestHandler handler(service->get());
   auto version = (*(*manager)->Find("yolo"))->Resolve(-1);
   ASSERT_TRUE(version.ok()) << version.status();
   const models::ModelMetadata& meta = (*version)->metadata;

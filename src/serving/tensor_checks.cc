@@ -1,4 +1,4 @@
-#include "serving/rest/tensor_checks.h"
+#include "serving/tensor_checks.h"
 
 #include <algorithm>
 #include <set>
@@ -6,7 +6,7 @@
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 
-namespace dnoscope::serving::rest {
+namespace dnoscope::serving {
 namespace {
 
 const models::TensorSpec* FindSpec(const std::vector<models::TensorSpec>& specs,
@@ -112,4 +112,4 @@ absl::StatusOr<std::vector<std::string>> ResolveOutputs(const models::ModelMetad
   return requested;
 }
 
-}  // namespace dnoscope::serving::rest
+}  // namespace dnoscope::serving

@@ -1,6 +1,7 @@
-// Checks of request tensors against what a model declares, shared by the
-// KServe and TF Serving endpoints, so that a bad request gets a 400 naming
-// the tensor, the expected type/shape and what was sent — before it queues.
+// Checks of request tensors against what a model declares, made by the
+// inference service for every front end, so that a bad request fails with
+// InvalidArgument naming the tensor, the expected type/shape and what was
+// sent — before it queues.
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -13,7 +14,7 @@
 #include "common/tensor.h"
 #include "models/model.h"
 
-namespace dnoscope::serving::rest {
+namespace dnoscope::serving {
 
 // InvalidArgument when an input is unknown, duplicated, missing (unless the
 // model marks it optional), of the wrong datatype (an encoded image as BYTES
@@ -30,4 +31,4 @@ absl::StatusOr<std::vector<std::string>> ResolveOutputs(const models::ModelMetad
 // "image UINT8 [-1,-1,3], frame_index INT64 [1] (optional)".
 std::string DescribeInputs(const models::ModelMetadata& model);
 
-}  // namespace dnoscope::serving::rest
+}  // namespace dnoscope::serving
