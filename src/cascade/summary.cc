@@ -17,6 +17,30 @@ constexpr FrameStatus kAllStatuses[] = {FrameStatus::kSkipped, FrameStatus::kDif
                                         FrameStatus::kSpecialized, FrameStatus::kReference,
                                         FrameStatus::kCorrupt};
 
+nlohmann::json LatencyJson(const LatencySummary& l) {
+  return {{"count", l.count}, {"p50_ms", l.p50_ms}, {"p90_ms", l.p90_ms},
+          {"p99_ms", l.p99_ms}, {"max_ms", l.max_ms}};
+}
+
+std::string LatencyText(const LatencySummary& l) {
+  if (l.count == 0) return "n=0";
+  return fmt::format("p50 {:.1f} ms, p90 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms (n={})",
+                     l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.count);
+}
+
+nlohmann::json EndpointsJson(const models::StageStats& stats) {
+  nlohmann::json endpoints = nlohmann::json::array();
+  for (const models::StageEndpointStats& e : stats.endpoints) {
+    endpoints.push_back({{"endpoint", e.name},
+                         {"requests", e.requests},
+                         {"failures", e.failures},
+                         {"ejections", e.ejections},
+                         {"ejected", e.ejected},
+                         {"bytes_sent", e.bytes_sent}});
+  }
+  return endpoints;
+}
+
 }  // namespace
 
 std::string SummaryToJson(const CascadeSummary& s, const video::VideoInfo& video) {
@@ -89,34 +113,6 @@ std::string StatusShareLine(const CascadeSummary& s) {
                      100 * Share(s, FrameStatus::kReference), 100 * Share(s, FrameStatus::kSkipped),
                      s.positive_frames);
 }
-
-namespace {
-
-nlohmann::json LatencyJson(const LatencySummary& l) {
-  return {{"count", l.count}, {"p50_ms", l.p50_ms}, {"p90_ms", l.p90_ms},
-          {"p99_ms", l.p99_ms}, {"max_ms", l.max_ms}};
-}
-
-std::string LatencyText(const LatencySummary& l) {
-  if (l.count == 0) return "n=0";
-  return fmt::format("p50 {:.1f} ms, p90 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms (n={})",
-                     l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.count);
-}
-
-nlohmann::json EndpointsJson(const models::StageStats& stats) {
-  nlohmann::json endpoints = nlohmann::json::array();
-  for (const models::StageEndpointStats& e : stats.endpoints) {
-    endpoints.push_back({{"endpoint", e.name},
-                         {"requests", e.requests},
-                         {"failures", e.failures},
-                         {"ejections", e.ejections},
-                         {"ejected", e.ejected},
-                         {"bytes_sent", e.bytes_sent}});
-  }
-  return endpoints;
-}
-
-}  // namespace
 
 std::string ReportToJson(const RunReport& report) {
   nlohmann::json stages = nlohmann::json::array();
