@@ -174,6 +174,11 @@ absl::Status ParseHog(ObjectReader& r, ModelConfig* c) {
 absl::Status ParseReplay(ObjectReader& r, ModelConfig* c) {
   DNS_RETURN_IF_ERROR(r.GetNumber("service_time_ms", &c->replay.service_time_ms, 0.0));
   DNS_RETURN_IF_ERROR(r.GetString("object_name", &c->replay.object_name));
+  DNS_RETURN_IF_ERROR(r.GetNumber("frame_width", &c->replay.frame_width, 0, kMaxInt));
+  DNS_RETURN_IF_ERROR(r.GetNumber("frame_height", &c->replay.frame_height, 0, kMaxInt));
+  if ((c->replay.frame_width == 0) != (c->replay.frame_height == 0)) {
+    return r.Error("replay.frame_width and replay.frame_height go together");
+  }
   return r.Finish();
 }
 
@@ -344,7 +349,9 @@ std::string ModelConfigToJson(const ModelConfig& c) {
   }
   if (c.backend == "replay") {
     j["replay"] = {{"service_time_ms", c.replay.service_time_ms},
-                   {"object_name", c.replay.object_name}};
+                   {"object_name", c.replay.object_name},
+                   {"frame_width", c.replay.frame_width},
+                   {"frame_height", c.replay.frame_height}};
   }
   if (c.backend == "identity") j["identity"] = {{"datatype", c.identity.datatype}};
   return j.dump(2) + "\n";

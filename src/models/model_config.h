@@ -21,9 +21,13 @@
 //   "classifier":      {"input_width": int, "input_height": int}   (opencv_dnn)
 //   "hog":             {"hit_threshold": float, "win_stride": int, "padding": int,
 //                       "scale": float, "max_width": int}          (hog)
-//   "replay":          {"service_time_ms": float, "object_name": string}   (replay:
+//   "replay":          {"service_time_ms": float, "object_name": string,
+//                       "frame_width": int, "frame_height": int}   (replay:
 //                       service time slept once per request or batch; object_name
-//                       keeps only that object's CSV rows. "kind": "classifier" makes
+//                       keeps only that object's CSV rows; with the frame size of
+//                       the labelled video, boxes are scaled to the image a
+//                       request sends, like a real detector's, else returned in
+//                       the CSV's frame pixels. "kind": "classifier" makes
 //                       a zero-cost specialized model: "image" UINT8 [N,H,W,3] and
 //                       "frame_index" INT64 [N] in, "confidence" FP32 [N,1] out = the
 //                       frame's highest CSV confidence, 0 without rows; see
@@ -69,6 +73,10 @@ struct ReplayOptions {
   double service_time_ms = 0;
   // When set, only rows with this object name are replayed.
   std::string object_name;
+  // The labelled video's frame size (both or neither); when set, boxes are
+  // scaled to the size of the image a request sends.
+  int frame_width = 0;
+  int frame_height = 0;
 };
 
 struct IdentityOptions {

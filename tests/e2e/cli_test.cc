@@ -137,6 +137,26 @@ TEST_F(SyntheticSceneTest, RangeEndPastTheVideoIsClippedByRunAndEvalAlike) {
   EXPECT_THAT(eval.output, HasSubstr("frames      40 "));
 }
 
+TEST_F(SyntheticSceneTest, ResizedReferencePayloadGivesTheSameRowsAsFullFrames) {
+  // A replay reference told the labelled frame size answers in pixels of
+  // the image it is sent, as a real detector does; the client scales the
+  // boxes back, so the ROI test sees frame pixels either way.
+  const std::string repo = dir_->File("sized_repo");
+  std::filesystem::create_directories(repo + "/replay/1");
+  testing::WriteFile(repo + "/replay/config.json",
+                     R"({"backend": "replay", "files": {"labels": ")" + Truth() +
+                         R"("}, "replay": {"frame_width": 320, "frame_height": 240}})");
+  const std::string base = "run --video " + Video() + " --reference replay --model-repository " +
+                           repo + " --object car --progress off --roi 0,0,160,240";
+  ASSERT_EQ(Dns(base + " --out " + dir_->File("full.csv")).exit_code, 0);
+  CommandResult resized =
+      Dns(base + " --reference-resize 80x60 --out " + dir_->File("resized.csv"));
+  ASSERT_EQ(resized.exit_code, 0) << resized.output;
+  const std::string full = testing::ReadFileOrEmpty(dir_->File("full.csv"));
+  ASSERT_THAT(full, HasSubstr(",1,reference,"));
+  EXPECT_EQ(testing::ReadFileOrEmpty(dir_->File("resized.csv")), full);
+}
+
 TEST_F(SyntheticSceneTest, CompareDecodeReportsTheDecodeOnlyRate) {
   const std::string summary = dir_->File("compare.json");
   CommandResult r =

@@ -155,6 +155,39 @@ TEST_F(ModelRepositoryTest, ReplayWithObjectNameAnswersOnlyThatObject) {
   EXPECT_THAT(*frame2, IsEmpty());
 }
 
+TEST_F(ModelRepositoryTest, ReplayWithTheFrameSizeAnswersInPixelsOfTheImageSent) {
+  ReplayOptions options;
+  options.frame_width = 400;
+  options.frame_height = 200;
+  auto model = CreateReplayModel(dir_.File("ref/1/labels.csv"), options, "scaled", 1);
+  ASSERT_TRUE(model.ok()) << model.status();
+  // Half the labelled frame's size: boxes at half their CSV coordinates.
+  auto half = Detect(**model, cv::Mat(100, 200, CV_8UC3, cv::Scalar::all(0)), 2);
+  ASSERT_TRUE(half.ok()) << half.status();
+  ASSERT_EQ(half->size(), 1u);
+  EXPECT_FLOAT_EQ((*half)[0].x1, 25);
+  EXPECT_FLOAT_EQ((*half)[0].y1, 30);
+  EXPECT_FLOAT_EQ((*half)[0].x2, 35);
+  EXPECT_FLOAT_EQ((*half)[0].y2, 40);
+  // The full frame, and a JPEG of half the size, alike.
+  auto full = Detect(**model, cv::Mat(200, 400, CV_8UC3, cv::Scalar::all(0)), 2);
+  ASSERT_TRUE(full.ok());
+  EXPECT_FLOAT_EQ((*full)[0].x1, 50);
+  std::vector<uint8_t> jpeg;
+  ASSERT_TRUE(cv::imencode(".jpg", cv::Mat(100, 200, CV_8UC3, cv::Scalar::all(0)), jpeg));
+  Tensor encoded;
+  encoded.name = kImageInput;
+  encoded.dtype = DataType::kBytes;
+  encoded.shape = {1};
+  encoded.bytes.emplace_back(jpeg.begin(), jpeg.end());
+  const int64_t frame[] = {2};
+  auto outputs = (*model)->Infer({encoded, Tensor::Int64(kFrameIndexInput, {1}, frame)});
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  auto boxes = DetectionsFromTensor((*outputs)[0]);
+  ASSERT_TRUE(boxes.ok());
+  EXPECT_FLOAT_EQ((*boxes)[0].x1, 25);
+}
+
 TEST_F(ModelRepositoryTest, ReplayWithoutFrameIndexIsInvalidArgument) {
   auto model = repository_->Load("ref");
   ASSERT_TRUE(model.ok()) << model.status();

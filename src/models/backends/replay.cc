@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <span>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "fmt/format.h"
 #include "labels/label_csv.h"
 #include "models/backends/backend_util.h"
+#include "opencv2/imgcodecs.hpp"
 
 namespace dnoscope::models {
 namespace {
@@ -19,12 +21,34 @@ using FrameBoxes = std::unordered_map<int64_t, std::vector<BoxDetection>>;
 // Highest matching confidence per frame; frames without rows are absent.
 using FrameConfidences = std::unordered_map<int64_t, float>;
 
+Clock::Duration ServiceTime(const ReplayOptions& options) {
+  return std::chrono::duration_cast<Clock::Duration>(
+      std::chrono::duration<double, std::milli>(options.service_time_ms));
+}
+
+// The size of the image a request sends: UINT8 [H,W,3] or an encoded image.
+std::optional<cv::Size> SentImageSize(const std::vector<Tensor>& inputs) {
+  const Tensor* image = FindTensor(inputs, kImageInput);
+  if (image == nullptr) return std::nullopt;
+  if (image->dtype == DataType::kUint8 && image->shape.size() == 3) {
+    return cv::Size(static_cast<int>(image->shape[1]), static_cast<int>(image->shape[0]));
+  }
+  if (image->dtype == DataType::kBytes && image->bytes.size() == 1) {
+    const std::string& b = image->bytes[0];
+    const cv::Mat decoded = cv::imdecode(std::vector<uint8_t>(b.begin(), b.end()), cv::IMREAD_COLOR);
+    if (!decoded.empty()) return decoded.size();
+  }
+  return std::nullopt;
+}
+
 class ReplayModel final : public Model {
  public:
-  ReplayModel(ModelMetadata metadata, FrameBoxes boxes, Clock::Duration service_time, Clock* clock)
+  ReplayModel(ModelMetadata metadata, FrameBoxes boxes, const ReplayOptions& options,
+              Clock* clock)
       : metadata_(std::move(metadata)),
         boxes_(std::move(boxes)),
-        service_time_(service_time),
+        service_time_(ServiceTime(options)),
+        frame_size_(options.frame_width, options.frame_height),
         clock_(clock) {}
 
   const ModelMetadata& metadata() const override { return metadata_; }
@@ -43,14 +67,34 @@ class ReplayModel final : public Model {
     // Both branches are lvalues, so the frame's boxes are not copied.
     const std::vector<BoxDetection>& frame_boxes = it == boxes_.end() ? kNoBoxes : it->second;
     std::vector<Tensor> outputs;
-    outputs.push_back(DetectionsToTensor(frame_boxes));
+    const std::optional<cv::Size> sent =
+        frame_size_.area() > 0 ? SentImageSize(inputs) : std::nullopt;
+    if (sent && *sent != frame_size_) {
+      outputs.push_back(DetectionsToTensor(Scaled(frame_boxes, *sent)));
+    } else {
+      outputs.push_back(DetectionsToTensor(frame_boxes));
+    }
     return outputs;
   }
 
  private:
+  // Boxes in pixels of an image of `sent` size, as a real detector answers.
+  std::vector<BoxDetection> Scaled(std::vector<BoxDetection> boxes, cv::Size sent) const {
+    const float sx = static_cast<float>(sent.width) / static_cast<float>(frame_size_.width);
+    const float sy = static_cast<float>(sent.height) / static_cast<float>(frame_size_.height);
+    for (BoxDetection& b : boxes) {
+      b.x1 *= sx;
+      b.x2 *= sx;
+      b.y1 *= sy;
+      b.y2 *= sy;
+    }
+    return boxes;
+  }
+
   ModelMetadata metadata_;
   FrameBoxes boxes_;
   Clock::Duration service_time_;
+  cv::Size frame_size_;
   Clock* clock_;
 };
 
@@ -174,11 +218,6 @@ ModelMetadata BaseMetadata(const std::string& name, int64_t version) {
   return metadata;
 }
 
-Clock::Duration ServiceTime(const ReplayOptions& options) {
-  return std::chrono::duration_cast<Clock::Duration>(
-      std::chrono::duration<double, std::milli>(options.service_time_ms));
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Model>> CreateReplayModel(const std::string& labels_path,
@@ -194,8 +233,7 @@ absl::StatusOr<std::unique_ptr<Model>> CreateReplayModel(const std::string& labe
   metadata.outputs = {DetectionsOutputSpec()};
   metadata.class_names = ClassNames(rows, options.object_name);
   FrameBoxes boxes = GroupByFrame(rows, FilterFor(options), metadata.class_names);
-  return std::make_unique<ReplayModel>(std::move(metadata), std::move(boxes), ServiceTime(options),
-                                       clock);
+  return std::make_unique<ReplayModel>(std::move(metadata), std::move(boxes), options, clock);
 }
 
 absl::StatusOr<std::unique_ptr<Model>> CreateReplayClassifier(const std::string& labels_path,

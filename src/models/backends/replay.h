@@ -6,8 +6,10 @@
 // Detector (CreateReplayModel, config "kind": "detector"):
 //   Inputs: "frame_index" INT64 [1] (required); "image" is optional and ignored.
 //   Output: "detections" FP32 [N,6] with the CSV rows of that frame (only
-//   rows of ReplayOptions::object_name when set). Boxes are the CSV's
-//   full-frame pixels whatever image was sent; score = the CSV confidence.
+//   rows of ReplayOptions::object_name when set); score = the CSV
+//   confidence. Boxes are in pixels of the image sent, as a real detector's,
+//   when ReplayOptions gives the labelled video's frame size; otherwise in
+//   the CSV's full-frame pixels whatever image was sent.
 //   class_names: the sorted unique object names of the CSV (just object_name
 //   when set).
 // Classifier (CreateReplayClassifier, config "kind": "classifier"), the
