@@ -142,7 +142,6 @@ client::RemoteModelOptions RemoteOptions(const std::string& model, const Variant
   o.model = model;
   o.balancer.policy = v.policy;
   o.balancer.max_in_flight_per_endpoint = v.max_in_flight_per_endpoint;
-  if (model == kReferenceModel) o.format = v.reference_wire;
   return o;
 }
 
@@ -175,7 +174,8 @@ absl::StatusOr<AblationRow> RunVariant(const ReplayWorkload& w, const Fleets& fl
       auto spec, distributed::MakeRemoteStage(FleetEndpoints(fleets.specialized),
                                               RemoteOptions(kSpecializedModel, spec_variant)));
   DNS_ASSIGN_OR_RETURN(auto ref, distributed::MakeRemoteStage(FleetEndpoints(fleets.reference),
-                                                              RemoteOptions(kReferenceModel, v)));
+                                                              RemoteOptions(kReferenceModel, v),
+                                                              {.format = v.reference_wire}));
   AblationRow row;
   row.variant = v.label;
   DNS_ASSIGN_OR_RETURN(row.run, RunAsyncCascadeTimed(AblationConfig(), options, std::move(spec),

@@ -3,34 +3,30 @@
 #include <utility>
 
 #include "common/status_macros.h"
-#include "fmt/format.h"
 
 namespace dnoscope::distributed {
 namespace {
 
 class RemoteStage final : public ModelStage {
  public:
-  RemoteStage(std::unique_ptr<client::RemoteModel> remote, models::ModelMetadata metadata,
-              std::string description)
-      : remote_(std::move(remote)),
-        metadata_(std::move(metadata)),
-        description_(std::move(description)) {}
-  ~RemoteStage() override { Shutdown(); }
+  explicit RemoteStage(std::unique_ptr<client::RemoteModel> remote) : remote_(std::move(remote)) {}
 
-  const models::ModelMetadata& metadata() const override { return metadata_; }
-  std::string Describe() const override { return description_; }
+  const models::ModelMetadata& metadata() const override { return remote_->metadata(); }
+  std::string Describe() const override { return remote_->Describe(); }
 
   void InferAsync(std::vector<Tensor> inputs, Done done) override {
-    remote_->InferAsync(std::move(inputs), {}, std::move(done));
+    models::StageRequest request;
+    request.inputs = std::move(inputs);
+    remote_->InferAsync(std::move(request), std::move(done));
   }
 
   StageStats stats() const override {
-    const client::RemoteModelStats s = remote_->stats();
+    const models::StageStats s = remote_->stats();
     StageStats out;
     out.retries = s.retries;
-    for (const client::RemoteEndpointStats& e : s.endpoints) {
-      out.endpoints.push_back({e.endpoint.ToString(), e.in_flight, e.requests, e.failures,
-                               e.ejections, e.ejected, e.bytes_sent});
+    for (const models::StageEndpointStats& e : s.endpoints) {
+      out.endpoints.push_back(
+          {e.name, e.in_flight, e.requests, e.failures, e.ejections, e.ejected, e.bytes_sent});
     }
     return out;
   }
@@ -38,58 +34,17 @@ class RemoteStage final : public ModelStage {
   void Shutdown() override { remote_->Shutdown(); }
 
  private:
-  std::unique_ptr<client::RemoteModel> remote_;
-  const models::ModelMetadata metadata_;
-  const std::string description_;
+  const std::unique_ptr<client::RemoteModel> remote_;
 };
 
 }  // namespace
 
-absl::StatusOr<std::vector<client::Endpoint>> ParseEndpointList(std::string_view list) {
-  std::vector<client::Endpoint> endpoints;
-  size_t begin = 0;
-  while (begin <= list.size()) {
-    size_t end = list.find(',', begin);
-    if (end == std::string_view::npos) end = list.size();
-    std::string_view item = list.substr(begin, end - begin);
-    begin = end + 1;
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.empty()) continue;
-    absl::StatusOr<client::Endpoint> e = client::ParseEndpoint(item);
-    if (!e.ok()) {
-      return absl::InvalidArgumentError(fmt::format("bad endpoint '{}' in '{}': {}",
-                                                    std::string(item), std::string(list),
-                                                    std::string(e.status().message())));
-    }
-    endpoints.push_back(*std::move(e));
-  }
-  if (endpoints.empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("no endpoint in '{}' (expected http://host:port[,http://host:port...])",
-                    std::string(list)));
-  }
-  return endpoints;
-}
-
 absl::StatusOr<std::unique_ptr<ModelStage>> MakeRemoteStage(
     std::vector<client::Endpoint> endpoints, const client::RemoteModelOptions& options,
-    Clock* clock, std::vector<std::string> class_names) {
-  std::string where;
-  for (const client::Endpoint& e : endpoints) {
-    if (!where.empty()) where.push_back(',');
-    where.append(e.ToString());
-  }
+    const client::HttpTransportOptions& transport, Clock* clock) {
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<client::RemoteModel> remote,
-                       client::RemoteModel::Create(std::move(endpoints), options, clock));
-  DNS_ASSIGN_OR_RETURN(models::ModelMetadata metadata, remote->FetchMetadata());
-  if (!class_names.empty()) metadata.class_names = std::move(class_names);
-  std::string description =
-      fmt::format("remote '{}' at {} ({}, {})", options.model, where,
-                  client::WireFormatName(options.format),
-                  client::BalancePolicyName(options.balancer.policy));
-  return std::unique_ptr<ModelStage>(
-      new RemoteStage(std::move(remote), std::move(metadata), std::move(description)));
+                       client::ConnectRemoteStage(std::move(endpoints), options, transport, clock));
+  return std::unique_ptr<ModelStage>(new RemoteStage(std::move(remote)));
 }
 
 }  // namespace dnoscope::distributed

@@ -1,5 +1,6 @@
-// The remote ModelStage: a client::RemoteModel (load-balanced, retried,
-// ejecting failing endpoints) behind the ModelStage interface.
+// Forwarding adapter, to be deleted with src/distributed: the old
+// distributed::ModelStage interface over client::RemoteModel, which is a
+// models::ModelStage itself (client/remote_model.h, client/remote_stage.h).
 // Thread-safety: as ModelStage.
 #pragma once
 
@@ -8,23 +9,19 @@
 
 #include "absl/status/statusor.h"
 #include "client/endpoint.h"
+#include "client/http_transport.h"
 #include "client/remote_model.h"
+#include "client/remote_stage.h"
 #include "common/clock.h"
 #include "distributed/model_stage.h"
 
 namespace dnoscope::distributed {
 
-// Creates the client and fetches the model's metadata from the first
-// endpoint that answers (blocking). Unavailable naming every endpoint's
-// error when none answers; the server's error (e.g. NotFound for an unknown
-// model) otherwise. A non-empty `class_names` replaces the detector class
-// names the server reports (TF Serving metadata has none).
+// client::ConnectRemoteStage behind distributed::ModelStage; errors as there.
 absl::StatusOr<std::unique_ptr<ModelStage>> MakeRemoteStage(
     std::vector<client::Endpoint> endpoints, const client::RemoteModelOptions& options,
-    Clock* clock = Clock::Real(), std::vector<std::string> class_names = {});
+    const client::HttpTransportOptions& transport = {}, Clock* clock = Clock::Real());
 
-// Parses a comma-separated endpoint list ("http://a:8001,http://b:8001").
-// InvalidArgument naming the bad element; an empty list is an error.
-absl::StatusOr<std::vector<client::Endpoint>> ParseEndpointList(std::string_view list);
+using client::ParseEndpointList;
 
 }  // namespace dnoscope::distributed

@@ -192,12 +192,9 @@ class RemoteCascadeTest : public ::testing::Test {
   // generous ones otherwise, so that slow builds (TSan) do not time out.
   bool fast_failover_ = false;
 
-  client::RemoteModelOptions Remote(const std::string& model,
-                                    client::WireFormat format =
-                                        client::WireFormat::kKserveBinary) const {
+  client::RemoteModelOptions Remote(const std::string& model) const {
     client::RemoteModelOptions o;
     o.model = model;
-    o.format = format;
     o.attempt_timeout = std::chrono::milliseconds(fast_failover_ ? 500 : 20000);
     o.retry_backoff = std::chrono::milliseconds(1);
     o.retry_backoff_max = std::chrono::milliseconds(20);
@@ -221,16 +218,15 @@ class RemoteCascadeTest : public ::testing::Test {
     Outcome out;
     std::unique_ptr<ModelStage> spec;
     if (config.specialized_enabled()) {
-      auto s = MakeRemoteStage(spec_endpoints, Remote(config.specialized.model, format));
+      auto s = MakeRemoteStage(spec_endpoints, Remote(config.specialized.model), {.format = format});
       EXPECT_TRUE(s.ok()) << s.status();
       if (!s.ok()) return out;
       spec = *std::move(s);
     }
     // TF Serving metadata has no class names: the client supplies them.
-    auto ref = MakeRemoteStage(ref_endpoints, Remote("ref", format), Clock::Real(),
-                               format == client::WireFormat::kTfServing
-                                   ? std::vector<std::string>{"person"}
-                                   : std::vector<std::string>{});
+    client::RemoteModelOptions ref_options = Remote("ref");
+    if (format == client::WireFormat::kTfServing) ref_options.class_names = {"person"};
+    auto ref = MakeRemoteStage(ref_endpoints, ref_options, {.format = format});
     EXPECT_TRUE(ref.ok()) << ref.status();
     if (!ref.ok()) return out;
     auto cascade = AsyncCascade::Create(config, options, std::move(spec), *std::move(ref));
@@ -387,7 +383,8 @@ TEST_F(RemoteCascadeTest, EveryServerDownFailsNamingTheFirstUnlabeledFrame) {
 
 TEST_F(RemoteCascadeTest, UnknownModelOrNoServerFailsBeforeTheRun) {
   Server a(repo_);
-  auto tf = MakeRemoteStage({a.endpoint()}, Remote("ref", client::WireFormat::kTfServing));
+  auto tf = MakeRemoteStage({a.endpoint()}, Remote("ref"),
+                            {.format = client::WireFormat::kTfServing});
   ASSERT_TRUE(tf.ok()) << tf.status();
   EXPECT_THAT(AsyncCascade::Create(Config(), {}, nullptr, *std::move(tf)).status().message(),
               HasSubstr("--reference-names"));
