@@ -42,12 +42,13 @@ class ClosedLoop {
     for (int i = 0; i < options_.concurrency; ++i) IssueNext();
   }
 
-  // Blocks until the window closed and every chain ended, or the drain timed out.
+  // Blocks until the window closed and every chain ended, or the drain timed
+  // out. Chains that all ended early (bad calls) end the wait early too.
   void Wait() {
-    const Clock::TimePoint now = clock_->Now();
-    if (now < window_end_) clock_->SleepFor(window_end_ - now);
-    const Clock::TimePoint give_up = clock_->Now() + options_.drain_timeout;
     MutexLock lock(&mu_);
+    while (outstanding_ > 0 && !clock_->WaitUntil(&mu_, &drained_, window_end_)) {
+    }
+    const Clock::TimePoint give_up = clock_->Now() + options_.drain_timeout;
     while (outstanding_ > 0 && !clock_->WaitUntil(&mu_, &drained_, give_up)) {
     }
   }

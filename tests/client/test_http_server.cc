@@ -192,6 +192,16 @@ bool TestHttpServer::WaitForInFlight(int n, std::chrono::seconds real_timeout) {
   return true;
 }
 
+bool TestHttpServer::WaitForRequests(int64_t n, std::chrono::seconds real_timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + real_timeout;
+  MutexLock lock(&mu_);
+  // requests_ grows just before ChangeInFlight(+1) signals under mu_.
+  while (requests_.load() < n) {
+    if (in_flight_changed_.WaitUntil(&mu_, give_up)) return requests_.load() >= n;
+  }
+  return true;
+}
+
 void TestHttpServer::CloseIdleConnections() {
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> closed = done->get_future();

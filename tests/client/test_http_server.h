@@ -65,6 +65,8 @@ class TestHttpServer {
   // Waits until `n` requests are read and unanswered; false after
   // `real_timeout` (a guard against hangs, not a timing).
   bool WaitForInFlight(int n, std::chrono::seconds real_timeout = std::chrono::seconds(20));
+  // Waits until `n` requests were read in total; false after `real_timeout`.
+  bool WaitForRequests(int64_t n, std::chrono::seconds real_timeout = std::chrono::seconds(20));
   // Closes every connection that waits for its next request; returns after.
   void CloseIdleConnections();
 
