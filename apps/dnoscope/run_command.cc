@@ -9,11 +9,12 @@
 
 #include "cascade/cascade.h"
 #include "cascade/summary.h"
+#include "client/remote_stage.h"
 #include "commands.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "common_options.h"
-#include "distributed/remote_stage.h"
+
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "labels/prediction_csv.h"
@@ -144,34 +145,39 @@ absl::StatusOr<std::string> RemoteModelName(const std::string& flag_value,
                            : "the config's '" + config_model + "' is a file, not a model name"));
 }
 
-absl::StatusOr<client::RemoteModelOptions> ToRemoteOptions(const RunArgs& a) {
-  client::RemoteModelOptions o;
-  DNS_ASSIGN_OR_RETURN(o.format, client::ParseWireFormat(a.protocol));
+// How the remote stages reach their servers.
+struct RemoteSettings {
+  client::RemoteModelOptions model;
+  client::HttpTransportOptions transport;
+};
+
+absl::StatusOr<RemoteSettings> ToRemoteSettings(const RunArgs& a) {
+  RemoteSettings r;
+  client::RemoteModelOptions& o = r.model;
+  DNS_ASSIGN_OR_RETURN(r.transport.format, client::ParseWireFormat(a.protocol));
   DNS_ASSIGN_OR_RETURN(o.balancer.policy, client::ParseBalancePolicy(a.balance));
   o.balancer.max_in_flight_per_endpoint = a.max_in_flight_per_endpoint;
   o.attempt_timeout = std::chrono::milliseconds(a.attempt_timeout_ms);
   o.max_attempts = a.max_attempts;
   o.unavailable_patience = std::chrono::milliseconds(
       static_cast<int64_t>(a.unavailable_patience_s * 1000));
-  return o;
+  return r;
 }
 
 // A stage on model servers (`target` is the URL list) or in this process.
 absl::StatusOr<std::unique_ptr<models::ModelStage>> MakeStage(const std::string& target,
                                                               const models::ModelSpec& spec,
                                                               const std::string& repository,
-                                                              client::RemoteModelOptions remote) {
+                                                              RemoteSettings remote) {
   if (IsUrl(target)) {
     DNS_ASSIGN_OR_RETURN(std::vector<client::Endpoint> endpoints,
-                         distributed::ParseEndpointList(target));
-    remote.model = spec.model;
-    remote.version = spec.version;
-    std::vector<std::string> names;
+                         client::ParseEndpointList(target));
+    remote.model.model = spec.model;
+    remote.model.version = spec.version;
     if (!spec.names.empty()) {
-      DNS_ASSIGN_OR_RETURN(names, models::ReadClassNames(spec.names));
+      DNS_ASSIGN_OR_RETURN(remote.model.class_names, models::ReadClassNames(spec.names));
     }
-    return distributed::MakeRemoteStage(std::move(endpoints), remote, Clock::Real(),
-                                        std::move(names));
+    return client::ConnectRemoteStage(std::move(endpoints), remote.model, remote.transport);
   }
   models::ModelSpec local = spec;
   local.repository = repository;
@@ -204,7 +210,7 @@ struct OwnedStages {
 };
 
 absl::StatusOr<OwnedStages> MakeStages(const RunArgs& a, const cascade::CascadeConfig& config) {
-  DNS_ASSIGN_OR_RETURN(client::RemoteModelOptions remote, ToRemoteOptions(a));
+  DNS_ASSIGN_OR_RETURN(RemoteSettings remote, ToRemoteSettings(a));
   OwnedStages stages;
   if (config.specialized_enabled()) {
     DNS_ASSIGN_OR_RETURN(stages.specialized, MakeStage(a.specialized, config.specialized,

@@ -10,7 +10,7 @@
 #include "client/wire.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
-#include "distributed/remote_stage.h"
+#include "client/remote_stage.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
@@ -142,7 +142,6 @@ client::RemoteModelOptions RemoteOptions(const std::string& model, const Variant
   o.model = model;
   o.balancer.policy = v.policy;
   o.balancer.max_in_flight_per_endpoint = v.max_in_flight_per_endpoint;
-  if (model == kReferenceModel) o.format = v.reference_wire;
   return o;
 }
 
@@ -172,10 +171,11 @@ absl::StatusOr<AblationRow> RunVariant(const ReplayWorkload& w, const Fleets& fl
   Variant spec_variant = v;
   spec_variant.max_in_flight_per_endpoint = v.specialized_in_flight;
   DNS_ASSIGN_OR_RETURN(
-      auto spec, distributed::MakeRemoteStage(FleetEndpoints(fleets.specialized),
+      auto spec, client::ConnectRemoteStage(FleetEndpoints(fleets.specialized),
                                               RemoteOptions(kSpecializedModel, spec_variant)));
-  DNS_ASSIGN_OR_RETURN(auto ref, distributed::MakeRemoteStage(FleetEndpoints(fleets.reference),
-                                                              RemoteOptions(kReferenceModel, v)));
+  DNS_ASSIGN_OR_RETURN(auto ref, client::ConnectRemoteStage(FleetEndpoints(fleets.reference),
+                                                              RemoteOptions(kReferenceModel, v),
+                                                              {.format = v.reference_wire}));
   AblationRow row;
   row.variant = v.label;
   DNS_ASSIGN_OR_RETURN(row.run, RunAsyncCascadeTimed(AblationConfig(), options, std::move(spec),

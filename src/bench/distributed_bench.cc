@@ -13,7 +13,7 @@
 #include "cascade/cascade.h"
 #include "client/http_client.h"
 #include "common/status_macros.h"
-#include "distributed/remote_stage.h"
+#include "client/remote_stage.h"
 #include "fmt/format.h"
 #include "video/frame_source.h"
 
@@ -171,7 +171,7 @@ absl::StatusOr<std::unique_ptr<ModelStage>> RemoteStage(const std::vector<Replay
                                                         const client::RemoteModelOptions& options) {
   std::vector<client::Endpoint> endpoints;
   for (const ReplayServer* s : servers) endpoints.push_back(s->endpoint());
-  return distributed::MakeRemoteStage(std::move(endpoints), options);
+  return client::ConnectRemoteStage(std::move(endpoints), options);
 }
 
 // `count` servers, each one "ref" replay detector serving one request at a

@@ -12,7 +12,7 @@
 #include "bench/replay_fleet.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
-#include "distributed/remote_stage.h"
+#include "client/remote_stage.h"
 #include "fmt/format.h"
 #include "models/backends/replay.h"
 #include "models/local_stage.h"
@@ -115,7 +115,7 @@ absl::StatusOr<std::unique_ptr<models::ModelStage>> DelayedRemote(
   remote.attempt_timeout = std::chrono::milliseconds(
       60000 + static_cast<int64_t>(2000 * max_in_flight * service_seconds));
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::ModelStage> inner,
-                       distributed::MakeRemoteStage(FleetEndpoints(fleet), remote));
+                       client::ConnectRemoteStage(FleetEndpoints(fleet), remote));
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<DelayedStage> delayed,
                        DelayedStage::Create(std::move(inner), delay));
   return std::unique_ptr<models::ModelStage>(std::move(delayed));

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "client/http_client.h"
 #include "client/remote_model.h"
+#include "client/remote_stage.h"
 #include "common/histogram.h"
 #include "common/status_macros.h"
 #include "detect/difference_detector.h"
@@ -260,12 +261,11 @@ absl::Status MeasureModel(const StagesBenchOptions& o, const models::ModelReposi
   client::RemoteModelOptions remote_options;
   remote_options.model = row.model;
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<client::RemoteModel> remote,
-                       client::RemoteModel::Create({server.endpoint()}, remote_options));
-  DNS_RETURN_IF_ERROR(remote->FetchMetadata().status());
+                       client::ConnectRemoteStage({server.endpoint()}, remote_options));
   StageLatencyRow remote_row = row;
   remote_row.where = "remote";
   return Measure(
-      o, remote_row, [&](int i) { return remote->Infer(inputs[i % inputs.size()]).status(); },
+      o, remote_row, [&](int i) { return remote->Infer({inputs[i % inputs.size()]}).status(); },
       result);
 }
 

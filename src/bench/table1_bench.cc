@@ -19,7 +19,7 @@
 #include "client/http_client.h"
 #include "common/status_macros.h"
 #include "bench/cascade_run.h"
-#include "distributed/remote_stage.h"
+#include "client/remote_stage.h"
 #include "models/local_stage.h"
 #include "fmt/format.h"
 #include "labels/label_csv.h"
@@ -240,7 +240,7 @@ absl::StatusOr<CellStages> MakeCellStages(const Table1Context& ctx, const SeedTa
   std::vector<client::Endpoint> endpoints;
   for (const auto& s : fleet) endpoints.push_back(s->endpoint());
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::ModelStage> inner,
-                       distributed::MakeRemoteStage(std::move(endpoints), remote));
+                       client::ConnectRemoteStage(std::move(endpoints), remote));
   const auto delay = std::chrono::duration_cast<Clock::Duration>(
       std::chrono::duration<double>(ctx.result->network_delay_seconds));
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<DelayedStage> delayed,

@@ -15,7 +15,7 @@
 #include "common/status_macros.h"
 #include "bench/cascade_run.h"
 #include "models/local_stage.h"
-#include "distributed/remote_stage.h"
+#include "client/remote_stage.h"
 #include "fmt/format.h"
 #include "models/model.h"
 #include "models/model_repository.h"
@@ -304,8 +304,8 @@ absl::StatusOr<ThroughputRun> RunRemote(const std::string& repo, const DataFiles
   spec_options.model = kSpecName;
   client::RemoteModelOptions ref_options;
   ref_options.model = kYoloName;
-  DNS_ASSIGN_OR_RETURN(auto spec_stage, distributed::MakeRemoteStage(endpoints, spec_options));
-  DNS_ASSIGN_OR_RETURN(auto ref_stage, distributed::MakeRemoteStage(endpoints, ref_options));
+  DNS_ASSIGN_OR_RETURN(auto spec_stage, client::ConnectRemoteStage(endpoints, spec_options));
+  DNS_ASSIGN_OR_RETURN(auto ref_stage, client::ConnectRemoteStage(endpoints, ref_options));
   DNS_ASSIGN_OR_RETURN(OwnedCascade remote, MakeOwnedCascade(MakeConfig(repo, r), {},
                                                              std::move(spec_stage),
                                                              std::move(ref_stage)));

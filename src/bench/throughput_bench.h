@@ -11,7 +11,7 @@
 //                score >= c_high;
 //  3. local      cascade::Cascade on the rest of the range (the test part),
 //                every model in process;
-//  4. remote     distributed::AsyncCascade on the same frames, both models
+//  4. remote     cascade::Cascade with remote stages on the same frames, both models
 //                served by one in-process server on 127.0.0.1.
 //
 // Each run reports frames/s, the share of frames each stage decided, FP and

@@ -3,9 +3,15 @@
 //
 // Threading: each HttpConnection is bound to one io_context that is run by a
 // single thread, so its members are only touched on that thread; other threads
-// reach it through Start()/Close(), which post. EndpointPool is thread-safe:
-// its bookkeeping is guarded by a mutex that is never held while a user
-// callback runs.
+// reach it through Start()/Close() and the deadline callback, which post.
+// EndpointPool is thread-safe: its bookkeeping is guarded by a mutex that is
+// never held while a user callback runs.
+//
+// Time: call deadlines are kept by the client's DeadlineTimer on the
+// injected Clock (a FakeClock drives them in tests). The connect timeout is
+// a real-time Asio timer: it bounds a kernel operation (resolve + TCP
+// connect) that no fake clock can speed up, and it never decides a test's
+// outcome on fake time.
 #pragma once
 
 #include <atomic>
@@ -13,7 +19,6 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +32,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "client/deadline_timer.h"
 #include "client/http_client.h"
+#include "common/mutex.h"
 
 namespace dnoscope::client {
 
@@ -44,7 +51,7 @@ struct PendingCall {
   // Queue state, guarded by the owning EndpointPool's mutex.
   bool queued = false;
   std::list<std::shared_ptr<PendingCall>>::iterator queue_pos;
-  std::unique_ptr<boost::asio::steady_timer> queue_timer;  // only with a deadline
+  std::optional<DeadlineTimer::Handle> queue_deadline;  // only with a deadline
 };
 
 class EndpointPool;
@@ -70,16 +77,20 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void Run(std::shared_ptr<PendingCall> call);
   void Connect();
   void OnConnected(const ErrorCode& ec);
+  // Schedules the deadline of call_ on the client's DeadlineTimer.
   void ArmDeadline();
+  void DisarmDeadline();
+  // The deadline of `call` passed (posted by the DeadlineTimer).
+  void OnDeadline(const PendingCall* call);
   void Write();
   void OnWritten(const ErrorCode& ec);
   void OnHeader(const ErrorCode& ec);
   void OnRead(const ErrorCode& ec);
   void Fail(const ErrorCode& ec, const char* phase);
   void Finish(absl::StatusOr<HttpResult> result, bool reusable);
-  void ArmTimer(Clock::Duration after, Timeout cause);
-  void DisarmTimer();
-  void OnTimer(const ErrorCode& ec, uint64_t seq);
+  void ArmConnectTimer();
+  void DisarmConnectTimer();
+  void OnConnectTimer(const ErrorCode& ec, uint64_t seq);
   void CloseSocket();
   bool PeerClosed();
   void DoClose();
@@ -88,12 +99,13 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   EndpointPool* const pool_;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::ip::tcp::resolver resolver_;
-  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer connect_timer_;  // real time; see the file comment
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<PendingCall> call_;  // the call in progress, if any
-  uint64_t timer_seq_ = 0;             // identifies the current timer arming
-  Timeout armed_ = Timeout::kNone;
+  uint64_t timer_seq_ = 0;             // identifies the current connect timer arming
+  bool connect_timer_armed_ = false;
+  std::optional<DeadlineTimer::Handle> deadline_;  // of call_, while scheduled
   Timeout fired_ = Timeout::kNone;  // what closed the socket under the current call
   bool reused_ = false;             // the current call runs on a pre-existing session
   bool closed_ = false;             // Close() ran
@@ -102,10 +114,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 // Connections and waiting calls for one endpoint.
 class EndpointPool {
  public:
-  // `options` and `clock` are not owned and must outlive the pool.
-  // `pick_io` chooses the io_context of each new connection.
+  // `options`, `clock` and `deadlines` are not owned and must outlive the
+  // pool. `pick_io` chooses the io_context of each new connection.
   EndpointPool(Endpoint endpoint, const HttpClientOptions& options, Clock* clock,
-               std::function<boost::asio::io_context&()> pick_io);
+               DeadlineTimer* deadlines, std::function<boost::asio::io_context&()> pick_io);
 
   // Hands `call` to an idle connection, a new one, or the queue. After
   // Shutdown(), completes it with Cancelled on the calling thread.
@@ -124,8 +136,11 @@ class EndpointPool {
   const Endpoint& endpoint() const { return endpoint_; }
   const HttpClientOptions& options() const { return options_; }
   Clock* clock() const { return clock_; }
+  DeadlineTimer* deadlines() const { return deadlines_; }
 
  private:
+  // Hands `call` to an idle or new connection, else queues it.
+  void StartOrEnqueue(std::shared_ptr<PendingCall> call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Enqueue(const std::shared_ptr<PendingCall>& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Dequeue(const std::shared_ptr<PendingCall>& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnQueueDeadline(const std::shared_ptr<PendingCall>& call);
@@ -134,10 +149,11 @@ class EndpointPool {
   const Endpoint endpoint_;
   const HttpClientOptions& options_;
   Clock* const clock_;
+  DeadlineTimer* const deadlines_;
   const std::function<boost::asio::io_context&()> pick_io_;
   std::atomic<size_t> in_flight_{0};
 
-  std::mutex mu_;
+  Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::shared_ptr<HttpConnection>> connections_ ABSL_GUARDED_BY(mu_);  // all
   std::vector<std::shared_ptr<HttpConnection>> idle_ ABSL_GUARDED_BY(mu_);  // LIFO

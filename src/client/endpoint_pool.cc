@@ -11,20 +11,26 @@ namespace dnoscope::client {
 namespace asio = boost::asio;
 
 EndpointPool::EndpointPool(Endpoint endpoint, const HttpClientOptions& options, Clock* clock,
-                           std::function<asio::io_context&()> pick_io)
+                           DeadlineTimer* deadlines, std::function<asio::io_context&()> pick_io)
     : endpoint_(std::move(endpoint)),
       options_(options),
       clock_(clock),
+      deadlines_(deadlines),
       pick_io_(std::move(pick_io)) {}
 
 void EndpointPool::Submit(std::shared_ptr<PendingCall> call) {
   in_flight_.fetch_add(1, std::memory_order_relaxed);
-  std::unique_lock lock(mu_);
-  if (closed_) {
-    lock.unlock();
-    Complete(*call, absl::CancelledError("HTTP client is shut down"));
-    return;
+  {
+    MutexLock lock(&mu_);
+    if (!closed_) {
+      StartOrEnqueue(std::move(call));
+      return;
+    }
   }
+  Complete(*call, absl::CancelledError("HTTP client is shut down"));
+}
+
+void EndpointPool::StartOrEnqueue(std::shared_ptr<PendingCall> call) {
   // Start() posts; doing it under the lock orders it before Shutdown()'s
   // Close(), which keeps the I/O threads alive until the call has ended.
   if (!idle_.empty()) {
@@ -45,26 +51,25 @@ void EndpointPool::Enqueue(const std::shared_ptr<PendingCall>& call) {
   call->queued = true;
   call->queue_pos = queue_.insert(queue_.end(), call);
   if (call->deadline == Clock::TimePoint::max()) return;
-  call->queue_timer = std::make_unique<asio::steady_timer>(pick_io_());
-  const Clock::Duration left = call->deadline - clock_->Now();
-  call->queue_timer->expires_after(std::max(left, Clock::Duration::zero()));
-  call->queue_timer->async_wait([this, call](const boost::system::error_code& ec) {
-    if (!ec) OnQueueDeadline(call);
+  // The callback runs on the timer's thread; the call completes on an I/O
+  // thread, like every other.
+  call->queue_deadline = deadlines_->Schedule(call->deadline, [this, call] {
+    asio::post(pick_io_(), [this, call] { OnQueueDeadline(call); });
   });
 }
 
 void EndpointPool::Dequeue(const std::shared_ptr<PendingCall>& call) {
   queue_.erase(call->queue_pos);
   call->queued = false;
-  if (call->queue_timer != nullptr) {
-    // The timer belongs to another thread's io_context: cancel it there.
-    asio::post(call->queue_timer->get_executor(), [call] { call->queue_timer->cancel(); });
+  if (call->queue_deadline) {
+    deadlines_->Cancel(*call->queue_deadline);
+    call->queue_deadline.reset();
   }
 }
 
 void EndpointPool::OnQueueDeadline(const std::shared_ptr<PendingCall>& call) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!call->queued) return;
     Dequeue(call);
   }
@@ -74,7 +79,7 @@ void EndpointPool::OnQueueDeadline(const std::shared_ptr<PendingCall>& call) {
 
 std::shared_ptr<PendingCall> EndpointPool::Release(
     const std::shared_ptr<HttpConnection>& connection, bool socket_open) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (closed_) {
     RemoveConnection(connection.get());
     return nullptr;
@@ -106,7 +111,7 @@ void EndpointPool::Complete(PendingCall& call, absl::StatusOr<HttpResult> result
 }
 
 void EndpointPool::Shutdown() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   closed_ = true;
   while (!queue_.empty()) {
     std::shared_ptr<PendingCall> call = queue_.front();

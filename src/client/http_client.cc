@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "client/connection_pool.h"
+#include "client/deadline_timer.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 
@@ -106,7 +107,7 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(const HttpClientO
 }
 
 HttpClient::HttpClient(const HttpClientOptions& options, Clock* clock)
-    : options_(options), clock_(clock) {
+    : options_(options), clock_(clock), deadlines_(std::make_unique<DeadlineTimer>(clock)) {
   for (int i = 0; i < options_.io_threads; ++i) io_threads_.push_back(std::make_unique<IoThread>());
   for (size_t i = 0; i < io_threads_.size(); ++i) {
     io_threads_[i]->thread = std::jthread([this, i] { RunIoThread(i); });
@@ -129,14 +130,15 @@ void HttpClient::RunIoThread(size_t index) {
 }
 
 EndpointPool* HttpClient::PoolFor(const Endpoint& endpoint) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (shut_down_) return nullptr;
   std::unique_ptr<EndpointPool>& pool = pools_[endpoint];
   if (pool == nullptr) {
-    pool = std::make_unique<EndpointPool>(endpoint, options_, clock_, [this]() -> asio::io_context& {
-      const size_t i = next_io_thread_.fetch_add(1, std::memory_order_relaxed);
-      return io_threads_[i % io_threads_.size()]->io;
-    });
+    pool = std::make_unique<EndpointPool>(
+        endpoint, options_, clock_, deadlines_.get(), [this]() -> asio::io_context& {
+          const size_t i = next_io_thread_.fetch_add(1, std::memory_order_relaxed);
+          return io_threads_[i % io_threads_.size()]->io;
+        });
   }
   return pool.get();
 }
@@ -174,20 +176,23 @@ absl::StatusOr<HttpResult> HttpClient::SendSync(const Endpoint& endpoint, HttpCa
 }
 
 size_t HttpClient::in_flight(const Endpoint& endpoint) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = pools_.find(endpoint);
   return it == pools_.end() ? 0 : it->second->in_flight();
 }
 
 void HttpClient::Shutdown() {
-  std::lock_guard shutdown_lock(shutdown_mu_);
+  MutexLock shutdown_lock(&shutdown_mu_);
   std::vector<EndpointPool*> pools;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (shut_down_) return;
     shut_down_ = true;
     for (const auto& [endpoint, pool] : pools_) pools.push_back(pool.get());
   }
+  // No deadline fires from here on: every outstanding call is about to end
+  // Cancelled, and nothing is posted to an I/O thread that may be leaving.
+  deadlines_->Stop();
   // Everything outstanding now has a cancellation or close posted; the I/O
   // threads run those handlers and return once nothing is left.
   for (EndpointPool* pool : pools) pool->Shutdown();

@@ -11,8 +11,15 @@
 // requests are). A failure after the request was fully written is never
 // retried: it is reported as Unavailable.
 //
+// Time: call deadlines follow the injected Clock. One deadline thread sleeps
+// in Clock::WaitUntil until the earliest deadline and then fails the call
+// (DeadlineExceeded, closing its connection), so tests drive deadlines with
+// a FakeClock. The connect timeout is a real-time I/O timeout (see
+// connection_pool.h for why).
+//
 // Thread-safety: all methods are thread-safe. The client owns `io_threads`
-// threads; completion callbacks run on them and must not block.
+// threads and the deadline thread; completion callbacks run on the I/O
+// threads and must not block.
 #pragma once
 
 #include <atomic>
@@ -21,7 +28,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -32,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "client/endpoint.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace dnoscope::client {
 
@@ -40,7 +47,8 @@ struct HttpClientOptions {
   int io_threads = 1;
   // Keep-alive connections per endpoint; requests beyond wait in a FIFO queue.
   int max_connections_per_endpoint = 64;
-  // Limit on name resolution plus TCP connect of a new connection.
+  // Limit on name resolution plus TCP connect of a new connection, in real
+  // time (an I/O timeout, not a Clock deadline).
   std::chrono::milliseconds connect_timeout{2000};
   // Larger response bodies fail the call with ResourceExhausted.
   size_t max_response_body_bytes = 256 << 20;
@@ -73,15 +81,17 @@ struct HttpResult {
   const std::string* Header(std::string_view name) const;
 };
 
+class DeadlineTimer;
 class EndpointPool;
 
 class HttpClient {
  public:
   using DoneCallback = std::function<void(absl::StatusOr<HttpResult>)>;
 
-  // Starts the I/O threads. `clock` is not owned and must outlive the client;
-  // it is used to turn call deadlines into timers. InvalidArgument for
-  // non-positive thread or connection counts or timeouts.
+  // Starts the I/O threads and the deadline thread. `clock` is not owned and
+  // must outlive the client; call deadlines are times of this clock.
+  // InvalidArgument for non-positive thread or connection counts or
+  // timeouts, or a null clock.
   static absl::StatusOr<std::unique_ptr<HttpClient>> Create(const HttpClientOptions& options,
                                                             Clock* clock = Clock::Real());
   // Calls Shutdown(). Must not run on one of the client's I/O threads.
@@ -124,11 +134,12 @@ class HttpClient {
 
   const HttpClientOptions options_;
   Clock* const clock_;
+  std::unique_ptr<DeadlineTimer> deadlines_;
   std::vector<std::unique_ptr<IoThread>> io_threads_;
   std::atomic<size_t> next_io_thread_{0};
 
-  std::mutex shutdown_mu_;  // serializes Shutdown() calls
-  mutable std::mutex mu_;
+  Mutex shutdown_mu_;  // serializes Shutdown() calls
+  mutable Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   // Pools are never removed before destruction, so raw pointers stay valid.
   std::map<Endpoint, std::unique_ptr<EndpointPool>> pools_ ABSL_GUARDED_BY(mu_);

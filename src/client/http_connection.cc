@@ -2,10 +2,13 @@
 //
 //   Run -> [Connect -> OnConnected] -> Write -> OnWritten -> OnHeader -> OnRead -> Finish
 //
-// One steady_timer per connection enforces the connect timeout and the call
-// deadline; when it fires it closes the socket, the pending operation fails
-// with operation_aborted and `fired_` says why. Timer arming is numbered so
-// that a wake-up that raced with a disarm is ignored.
+// Two things can cut a call short by closing the socket, after which the
+// pending operation fails with operation_aborted and `fired_` says why:
+//  - the call's deadline, kept by the client's DeadlineTimer on the injected
+//    Clock; its callback posts OnDeadline here, which ignores a call that
+//    has already finished;
+//  - the connect timeout, a real-time steady_timer whose arming is numbered
+//    so that a wake-up that raced with a disarm is ignored.
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -35,8 +38,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr uint32_t kMaxResponseHeaderBytes = 64 * 1024;
-// Longer timers are pointless and could overflow the steady clock.
-constexpr Clock::Duration kMaxTimer = std::chrono::hours(24 * 365);
 
 bool IsHttpParseError(const boost::system::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
@@ -60,7 +61,7 @@ HttpResult ToResult(http::response<http::string_body>& message) {
 }  // namespace
 
 HttpConnection::HttpConnection(asio::io_context& io, EndpointPool* pool)
-    : io_(io), pool_(pool), socket_(io), resolver_(io), timer_(io) {}
+    : io_(io), pool_(pool), socket_(io), resolver_(io), connect_timer_(io) {}
 
 void HttpConnection::Start(std::shared_ptr<PendingCall> call) {
   asio::post(io_, [self = shared_from_this(), call = std::move(call)]() mutable {
@@ -74,7 +75,7 @@ void HttpConnection::Close() {
 
 void HttpConnection::DoClose() {
   closed_ = true;
-  DisarmTimer();
+  DisarmConnectTimer();
   resolver_.cancel();
   CloseSocket();  // a pending operation now fails and its call ends Cancelled
 }
@@ -92,6 +93,7 @@ void HttpConnection::Run(std::shared_ptr<PendingCall> call) {
            true);
     return;
   }
+  ArmDeadline();
   // A server that closed the idle session is detected here, before anything
   // is sent, so going to a fresh session is always safe.
   if (socket_.is_open() && PeerClosed()) CloseSocket();
@@ -100,7 +102,6 @@ void HttpConnection::Run(std::shared_ptr<PendingCall> call) {
     return;
   }
   reused_ = true;
-  ArmDeadline();
   Write();
 }
 
@@ -114,15 +115,7 @@ bool HttpConnection::PeerClosed() {
 void HttpConnection::Connect() {
   reused_ = false;
   buffer_.clear();
-  const Clock::Duration connect_timeout = pool_->options().connect_timeout;
-  const Clock::Duration left = call_->deadline == Clock::TimePoint::max()
-                                   ? Clock::Duration::max()
-                                   : call_->deadline - pool_->clock()->Now();
-  if (left < connect_timeout) {
-    ArmTimer(left, Timeout::kDeadline);
-  } else {
-    ArmTimer(connect_timeout, Timeout::kConnect);
-  }
+  ArmConnectTimer();
   const Endpoint& endpoint = pool_->endpoint();
   boost::system::error_code ec;
   const asio::ip::address address = asio::ip::make_address(endpoint.host, ec);
@@ -151,18 +144,35 @@ void HttpConnection::OnConnected(const ErrorCode& ec) {
     Fail(ec ? ec : asio::error::operation_aborted, "connect to");
     return;
   }
+  DisarmConnectTimer();
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
-  ArmDeadline();
   Write();
 }
 
 void HttpConnection::ArmDeadline() {
-  if (call_->deadline == Clock::TimePoint::max()) {
-    DisarmTimer();
-  } else {
-    ArmTimer(call_->deadline - pool_->clock()->Now(), Timeout::kDeadline);
-  }
+  if (call_->deadline == Clock::TimePoint::max()) return;
+  // Holding `call` keeps its address from being reused by a later call
+  // before OnDeadline compares it.
+  deadline_ = pool_->deadlines()->Schedule(call_->deadline, [self = shared_from_this(),
+                                                             call = call_] {
+    asio::post(self->io_, [self, call] { self->OnDeadline(call.get()); });
+  });
+}
+
+void HttpConnection::DisarmDeadline() {
+  if (!deadline_) return;
+  pool_->deadlines()->Cancel(*deadline_);
+  deadline_.reset();
+}
+
+void HttpConnection::OnDeadline(const PendingCall* call) {
+  if (call_.get() != call || closed_ || fired_ != Timeout::kNone) return;  // already over
+  deadline_.reset();
+  fired_ = Timeout::kDeadline;
+  DisarmConnectTimer();
+  resolver_.cancel();
+  CloseSocket();
 }
 
 void HttpConnection::Write() {
@@ -251,7 +261,8 @@ void HttpConnection::Fail(const ErrorCode& ec, const char* phase) {
 }
 
 void HttpConnection::Finish(absl::StatusOr<HttpResult> result, bool reusable) {
-  DisarmTimer();
+  DisarmConnectTimer();
+  DisarmDeadline();
   if (!reusable || closed_) CloseSocket();
   std::shared_ptr<PendingCall> call = std::move(call_);
   call_ = nullptr;
@@ -261,26 +272,26 @@ void HttpConnection::Finish(absl::StatusOr<HttpResult> result, bool reusable) {
   if (next != nullptr) Start(std::move(next));
 }
 
-void HttpConnection::ArmTimer(Clock::Duration after, Timeout cause) {
+void HttpConnection::ArmConnectTimer() {
   ++timer_seq_;
-  armed_ = cause;
-  timer_.expires_after(std::clamp(after, Clock::Duration::zero(), kMaxTimer));
-  timer_.async_wait([self = shared_from_this(), seq = timer_seq_](const ErrorCode& ec) {
-    self->OnTimer(ec, seq);
+  connect_timer_armed_ = true;
+  connect_timer_.expires_after(pool_->options().connect_timeout);
+  connect_timer_.async_wait([self = shared_from_this(), seq = timer_seq_](const ErrorCode& ec) {
+    self->OnConnectTimer(ec, seq);
   });
 }
 
-void HttpConnection::DisarmTimer() {
-  if (armed_ == Timeout::kNone) return;
+void HttpConnection::DisarmConnectTimer() {
+  if (!connect_timer_armed_) return;
   ++timer_seq_;
-  armed_ = Timeout::kNone;
-  timer_.cancel();
+  connect_timer_armed_ = false;
+  connect_timer_.cancel();
 }
 
-void HttpConnection::OnTimer(const ErrorCode& ec, uint64_t seq) {
-  if (ec || seq != timer_seq_ || armed_ == Timeout::kNone) return;
-  fired_ = armed_;
-  armed_ = Timeout::kNone;
+void HttpConnection::OnConnectTimer(const ErrorCode& ec, uint64_t seq) {
+  if (ec || seq != timer_seq_ || !connect_timer_armed_) return;
+  connect_timer_armed_ = false;
+  if (fired_ == Timeout::kNone) fired_ = Timeout::kConnect;
   resolver_.cancel();
   CloseSocket();
 }

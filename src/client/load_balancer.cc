@@ -89,7 +89,7 @@ LoadBalancer::LoadBalancer(std::vector<Endpoint> endpoints, const LoadBalancerOp
       last_pick_(endpoints_.size() - 1) {}
 
 std::optional<size_t> LoadBalancer::Pick(std::span<const size_t> exclude) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<size_t> eligible;
   eligible.reserve(states_.size());
   for (size_t i = 0; i < states_.size(); ++i) {
@@ -155,7 +155,7 @@ size_t LoadBalancer::UniformBelow(size_t n) {
 void LoadBalancer::Release(size_t endpoint, bool success) {
   // Only a failure can eject, which needs the time; read it outside the lock.
   const Clock::TimePoint now = success ? Clock::TimePoint() : clock_->Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (endpoint >= states_.size() || states_[endpoint].in_flight == 0) return;
   EndpointState& state = states_[endpoint];
   --state.in_flight;
@@ -172,7 +172,7 @@ void LoadBalancer::Release(size_t endpoint, bool success) {
 
 std::vector<size_t> LoadBalancer::DueForProbe() {
   const Clock::TimePoint now = clock_->Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<size_t> due;
   for (size_t i = 0; i < states_.size(); ++i) {
     EndpointState& state = states_[i];
@@ -186,7 +186,7 @@ std::vector<size_t> LoadBalancer::DueForProbe() {
 
 void LoadBalancer::ProbeResult(size_t endpoint, bool healthy) {
   const Clock::TimePoint now = healthy ? Clock::TimePoint() : clock_->Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (endpoint >= states_.size() || states_[endpoint].state != State::kProbing) return;
   if (healthy) {
     Readmit(endpoint);
@@ -228,7 +228,7 @@ bool LoadBalancer::AllEjectedLocked() const {
 }
 
 Clock::TimePoint LoadBalancer::NextEventTime() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Clock::TimePoint next = Clock::TimePoint::max();
   for (const EndpointState& state : states_) {
     if (state.state == State::kEjected) next = std::min(next, state.ejected_until);
@@ -237,7 +237,7 @@ Clock::TimePoint LoadBalancer::NextEventTime() const {
 }
 
 std::vector<LoadBalancer::EndpointStats> LoadBalancer::Stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<EndpointStats> stats;
   stats.reserve(states_.size());
   for (size_t i = 0; i < states_.size(); ++i) {
@@ -249,12 +249,12 @@ std::vector<LoadBalancer::EndpointStats> LoadBalancer::Stats() const {
 }
 
 bool LoadBalancer::AllEjected() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return AllEjectedLocked();
 }
 
 std::optional<Clock::TimePoint> LoadBalancer::AllEjectedSince() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return all_ejected_since_;
 }
 

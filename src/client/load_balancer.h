@@ -6,7 +6,7 @@
 // endpoint that fails `eject_after_failures` requests in a row is ejected for
 // a backoff period (eject_base, doubling per re-ejection up to eject_max).
 // When the period is over the endpoint is handed out once by DueForProbe; the
-// caller probes it (GET /v2/health/ready) and reports with ProbeResult, which
+// caller probes it (RemoteModel: Transport::Probe) and reports with ProbeResult, which
 // either readmits it or ejects it again with a doubled backoff.
 //
 // Endpoint states: healthy (takes traffic) -> ejected (waiting out its
@@ -21,7 +21,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <span>
@@ -32,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "client/endpoint.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace dnoscope::client {
 
@@ -169,14 +169,14 @@ class LoadBalancer {
   size_t UniformBelow(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Eject(size_t i, Clock::TimePoint now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Readmit(size_t i) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Clock::Duration BackoffFor(int ejection_level) const;
+  Clock::Duration BackoffFor(int ejection_level) const;  // reads only options_
   bool AllEjectedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::vector<Endpoint> endpoints_;
   const LoadBalancerOptions options_;
   Clock* const clock_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::vector<EndpointState> states_ ABSL_GUARDED_BY(mu_);
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   // Index of the previous round-robin pick.

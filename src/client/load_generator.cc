@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 
@@ -43,16 +42,19 @@ class ClosedLoop {
     for (int i = 0; i < options_.concurrency; ++i) IssueNext();
   }
 
-  // Blocks until the window closed and every chain ended, or the drain timed out.
+  // Blocks until the window closed and every chain ended, or the drain timed
+  // out. Chains that all ended early (bad calls) end the wait early too.
   void Wait() {
-    const Clock::TimePoint now = clock_->Now();
-    if (now < window_end_) clock_->SleepFor(window_end_ - now);
-    std::unique_lock lock(mu_);
-    drained_.wait_for(lock, options_.drain_timeout, [&] { return outstanding_ == 0; });
+    MutexLock lock(&mu_);
+    while (outstanding_ > 0 && !clock_->WaitUntil(&mu_, &drained_, window_end_)) {
+    }
+    const Clock::TimePoint give_up = clock_->Now() + options_.drain_timeout;
+    while (outstanding_ > 0 && !clock_->WaitUntil(&mu_, &drained_, give_up)) {
+    }
   }
 
   absl::StatusOr<LoadResult> TakeResult() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!fatal_.ok()) return fatal_;
     result_.seconds = std::chrono::duration<double>(options_.duration).count();
     result_.requests_per_second = static_cast<double>(result_.requests) / result_.seconds;
@@ -73,7 +75,7 @@ class ClosedLoop {
     const bool chain_ends = now >= window_end_ || absl::IsInvalidArgument(result.status()) ||
                             absl::IsCancelled(result.status());
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (absl::IsInvalidArgument(result.status()) && fatal_.ok()) fatal_ = result.status();
       if (now >= window_start_ && now < window_end_) Count(now - start, result);
       if (chain_ends) --outstanding_;
@@ -81,7 +83,7 @@ class ClosedLoop {
     if (!chain_ends) {
       IssueNext();
     } else {
-      drained_.notify_all();
+      drained_.SignalAll();
     }
   }
 
@@ -107,8 +109,8 @@ class ClosedLoop {
   Clock::TimePoint window_end_;
   std::atomic<int64_t> next_index_{0};
 
-  std::mutex mu_;
-  std::condition_variable drained_;
+  Mutex mu_;
+  CondVar drained_;
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
   LoadResult result_ ABSL_GUARDED_BY(mu_);
   absl::Status fatal_ ABSL_GUARDED_BY(mu_);

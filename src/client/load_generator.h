@@ -54,8 +54,9 @@ struct LoadResult {
 // Runs warmup + duration of closed-loop load. `make_call(i)` builds the i-th
 // request (i = 0, 1, ...); it runs on the client's I/O threads, concurrently
 // when io_threads > 1, and must be cheap. `clock` is not owned and must
-// outlive the call. Returns InvalidArgument for bad options or when
-// make_call produces an invalid HttpCall; Internal if the client cannot start.
+// outlive the call; the window is timed with it. Returns InvalidArgument for
+// bad options, or (without waiting out the window) when make_call produces
+// an invalid HttpCall; Internal if the client cannot start.
 absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options,
                                          std::function<HttpCall(int64_t i)> make_call,
                                          Clock* clock = Clock::Real());

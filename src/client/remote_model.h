@@ -1,38 +1,52 @@
-// A model served by replicated model servers, used asynchronously: each
-// inference goes to one endpoint chosen by a LoadBalancer, over KServe v2
-// (binary or JSON) or TF Serving REST. Failures (connection refused/reset,
-// timeout, 5xx) are retried on another endpoint with capped exponential
-// back-off; an endpoint that keeps failing is ejected and probed on its
-// readiness endpoint until it answers again. Requests fail only for request
-// errors (4xx), after max_attempts, or when every endpoint has been ejected
-// for longer than unavailable_patience.
+// RemoteModel: the remote models::ModelStage — a model served by replicated
+// model servers, reached through a Transport (transport.h). All the client's
+// decisions live here, written once for every protocol:
+//  - balancing: each attempt goes to an endpoint a LoadBalancer picks, at
+//    most max_in_flight_per_endpoint per endpoint; requests beyond wait,
+//    normal priority first, in submission order within a priority (a
+//    low-priority request is dispatched only while no normal one waits);
+//  - retries: a retryable failure (IsRetryable) is retried, preferably on an
+//    endpoint this request has not failed on, after a capped exponential
+//    back-off, up to max_attempts; request errors are returned at once;
+//  - ejection and probes: an endpoint that keeps failing is ejected by the
+//    balancer and probed (Transport::Probe) when its ejection ends, until it
+//    is ready again;
+//  - patience: once every endpoint has been ejected for unavailable_patience,
+//    waiting requests fail with Unavailable;
+//  - withdrawal: a request whose CancelFlag is set is completed with
+//    Cancelled before its next dispatch or retry; an attempt already on the
+//    wire completes normally.
+//
+// Time: one timer thread sleeps in Clock::WaitUntil until the next event
+// (the earliest back-off end, the next ejection end, the patience expiry)
+// and is woken when new work changes that; with a FakeClock nothing happens
+// until the test advances the time.
 //
 // Thread-safety: all methods are thread-safe. `done` callbacks run on the
-// client's I/O or timer thread and must not block or call Shutdown.
+// transport's threads, the timer thread, or inline (a request refused at
+// once, or completed by Shutdown); they must not block nor call Shutdown.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "client/endpoint.h"
-#include "client/http_client.h"
 #include "client/load_balancer.h"
-#include "client/wire.h"
+#include "client/transport.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/tensor.h"
 #include "models/model.h"
+#include "models/model_stage.h"
 
 namespace dnoscope::client {
 
@@ -40,10 +54,9 @@ struct RemoteModelOptions {
   // Model name on the servers, and version (-1: the server's default).
   std::string model;
   int64_t version = -1;
-  WireFormat format = WireFormat::kKserveBinary;
+  // Endpoint choice, in-flight limit, ejection.
   LoadBalancerOptions balancer;
-  HttpClientOptions http;
-  // Deadline of one attempt on one endpoint.
+  // Deadline of one attempt on one endpoint (also of each metadata fetch).
   std::chrono::milliseconds attempt_timeout{30000};
   // Attempts per request (across endpoints) before it fails.
   int max_attempts = 8;
@@ -52,101 +65,115 @@ struct RemoteModelOptions {
   std::chrono::milliseconds retry_backoff_max{1000};
   // Requests fail with Unavailable once every endpoint has been ejected this long.
   std::chrono::milliseconds unavailable_patience{30000};
+  // When not empty, replaces the detector class names of the metadata
+  // (TF Serving metadata has none).
+  std::vector<std::string> class_names;
 };
 
-struct RemoteEndpointStats {
-  Endpoint endpoint;
-  int in_flight = 0;
-  int64_t requests = 0;
-  int64_t failures = 0;
-  int64_t ejections = 0;
-  bool ejected = false;
-  int64_t bytes_sent = 0;
-};
-
-struct RemoteModelStats {
-  std::vector<RemoteEndpointStats> endpoints;
-  // Attempts after the first, over all requests.
-  int64_t retries = 0;
-  int64_t failed_requests = 0;
-};
-
-class RemoteModel {
+class RemoteModel final : public models::ModelStage {
  public:
-  using Done = std::function<void(absl::StatusOr<std::vector<Tensor>>)>;
+  // Fetches the model's metadata from the first endpoint that answers
+  // (blocking; endpoints in order, each within attempt_timeout), then starts
+  // the model. InvalidArgument for bad options or a null transport or clock;
+  // the server's error when an endpoint answers with a request error (e.g.
+  // NotFound for an unknown model); Unavailable listing every endpoint's
+  // error when none answers. `clock` is not owned and must outlive the model.
+  static absl::StatusOr<std::unique_ptr<RemoteModel>> Connect(
+      std::unique_ptr<Transport> transport, const RemoteModelOptions& options,
+      Clock* clock = Clock::Real());
 
-  // InvalidArgument for an empty endpoint list, an empty model name or bad
-  // options. Does not contact the servers. `clock` is not owned and must
-  // outlive the model.
-  static absl::StatusOr<std::unique_ptr<RemoteModel>> Create(std::vector<Endpoint> endpoints,
-                                                             const RemoteModelOptions& options,
-                                                             Clock* clock = Clock::Real());
-  ~RemoteModel();
+  // As Connect, without contacting the servers: metadata() is `metadata`
+  // (with options.class_names applied).
+  static absl::StatusOr<std::unique_ptr<RemoteModel>> Create(
+      std::unique_ptr<Transport> transport, const RemoteModelOptions& options,
+      models::ModelMetadata metadata, Clock* clock = Clock::Real());
+
+  // Calls Shutdown().
+  ~RemoteModel() override;
   RemoteModel(const RemoteModel&) = delete;
   RemoteModel& operator=(const RemoteModel&) = delete;
 
-  // The model's metadata from the first endpoint that answers (blocking;
-  // not from a `done` callback). Unavailable listing every endpoint's error
-  // when none does; the server's error (e.g. NotFound) otherwise.
-  absl::StatusOr<models::ModelMetadata> FetchMetadata();
+  const models::ModelMetadata& metadata() const override { return metadata_; }
+  // "remote 'ref' at a:1,b:2 (kserve, p2c)".
+  std::string Describe() const override;
 
-  // Runs the model remotely; `done` gets the outputs (names as requested,
-  // or the server's default outputs) or the final error. `metadata` must be
-  // what FetchMetadata returned (TF Serving needs its output types).
-  void InferAsync(std::vector<Tensor> inputs, std::vector<std::string> outputs, Done done);
+  // Runs the model remotely; `done` gets the outputs or the final error:
+  // the server's request error ("model 'm' on host:port: ..."), the last
+  // retryable error after max_attempts, Unavailable after the patience,
+  // Cancelled for a withdrawn request or after Shutdown, InvalidArgument
+  // (inline) for inputs the transport cannot encode.
+  void InferAsync(models::StageRequest request, Done done) override;
 
-  // Blocking convenience (not from a `done` callback).
-  absl::StatusOr<std::vector<Tensor>> Infer(std::vector<Tensor> inputs,
-                                            std::vector<std::string> outputs = {});
+  // Blocking InferAsync, for tools and tests (not from a `done` callback).
+  absl::StatusOr<std::vector<Tensor>> Infer(models::StageRequest request);
 
+  // Per endpoint (named "host:port"), and retries over all requests.
+  models::StageStats stats() const override;
+  // Requests completed with an error (including Cancelled).
+  int64_t failed_requests() const { return failed_requests_.load(); }
   // Requests accepted and not yet completed.
   int64_t in_flight() const { return in_flight_.load(); }
-  RemoteModelStats stats() const;
 
-  // Fails waiting and in-flight requests with Cancelled, joins the threads.
-  // Idempotent; the destructor calls it.
-  void Shutdown();
+  // Completes waiting, delayed and in-flight requests with Cancelled (each
+  // `done` exactly once), joins the timer thread, shuts the transport down.
+  // Idempotent.
+  void Shutdown() override;
 
  private:
   struct Request;
-  RemoteModel(std::vector<Endpoint> endpoints, const RemoteModelOptions& options, Clock* clock,
-              std::unique_ptr<LoadBalancer> balancer, std::unique_ptr<HttpClient> http);
+  using RequestPtr = std::shared_ptr<Request>;
 
-  // Sends `request` to an endpoint; false (and the request queued at the
-  // front of waiting_) when none has room.
-  bool TryDispatch(const std::shared_ptr<Request>& request);
-  void OnReply(std::shared_ptr<Request> request, size_t endpoint,
-               absl::StatusOr<HttpResult> reply);
-  void Finish(const std::shared_ptr<Request>& request, absl::StatusOr<std::vector<Tensor>> result);
-  // Dispatches waiting requests while endpoints have room.
+  RemoteModel(std::unique_ptr<Transport> transport, const RemoteModelOptions& options,
+              models::ModelMetadata metadata, std::unique_ptr<LoadBalancer> balancer,
+              Clock* clock);
+
+  // Dispatches waiting requests while an endpoint has room.
   void Pump();
-  void TimerLoop(std::stop_token stop);
-  void RunDueRetries();
-  void ProbeDueEndpoints();
-  // Fails waiting requests once every endpoint was ejected for longer than
-  // unavailable_patience.
-  void FailWaitingIfAllDown();
-  Clock::Duration Backoff(int attempt) const;
+  // The next request to send and its endpoint; nullptr when none can go.
+  // Withdrawn requests met on the way are moved to `withdrawn`.
+  RequestPtr TakeDispatchable(size_t* endpoint, std::vector<RequestPtr>* withdrawn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Send(const RequestPtr& request, size_t endpoint);
+  void OnReply(const RequestPtr& request, size_t endpoint,
+               absl::StatusOr<std::vector<Tensor>> result);
+  // Schedules the next attempt after a retryable failure, or finishes.
+  void RetryOrFail(const RequestPtr& request);
+  void Finish(const RequestPtr& request, absl::StatusOr<std::vector<Tensor>> result);
+  // Wakes the timer thread to recompute its next event.
+  void Kick();
 
-  const std::vector<Endpoint> endpoints_;
+  void TimerLoop();
+  // Moves requests whose back-off is over to the waiting queues.
+  void ReleaseDueRetries();
+  void ProbeDueEndpoints();
+  void OnProbe(size_t endpoint, const absl::Status& status);
+  // Fails waiting and delayed requests once every endpoint was ejected for
+  // longer than unavailable_patience.
+  void FailWaitingIfAllDown();
+  Clock::TimePoint NextEvent() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Clock::Duration Backoff(int attempt) const;
+  bool AnythingWaits() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::unique_ptr<Transport> transport_;
   const RemoteModelOptions options_;
+  const models::ModelMetadata metadata_;
+  const std::unique_ptr<LoadBalancer> balancer_;
   Clock* const clock_;
-  const bool real_clock_;
-  std::unique_ptr<LoadBalancer> balancer_;
-  std::unique_ptr<HttpClient> http_;
-  models::ModelMetadata metadata_ ABSL_GUARDED_BY(mu_);
   std::vector<std::atomic<int64_t>> bytes_sent_;
   std::atomic<int64_t> retries_{0};
   std::atomic<int64_t> failed_requests_{0};
   std::atomic<int64_t> in_flight_{0};
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable Mutex mu_;
+  CondVar timer_cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Requests waiting for an endpoint with room (FIFO).
-  std::deque<std::shared_ptr<Request>> waiting_ ABSL_GUARDED_BY(mu_);
+  // Set when the timer thread must recompute its next event.
+  bool kicked_ ABSL_GUARDED_BY(mu_) = false;
+  // Requests waiting for an endpoint with room: [0] normal, [1] low priority.
+  std::array<std::deque<RequestPtr>, 2> waiting_ ABSL_GUARDED_BY(mu_);
   // Requests waiting for their back-off to pass before the next attempt.
-  std::multimap<Clock::TimePoint, std::shared_ptr<Request>> delayed_ ABSL_GUARDED_BY(mu_);
+  std::multimap<Clock::TimePoint, RequestPtr> delayed_ ABSL_GUARDED_BY(mu_);
+  Mutex shutdown_mu_;  // serializes Shutdown() calls
   std::jthread timer_thread_;
 };
 

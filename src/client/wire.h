@@ -3,6 +3,7 @@
 // extension or JSON) or TF Serving REST form, and turns the HttpResult back
 // into tensors, metadata or a Status. The protocol codecs themselves live in
 // src/protocol; this file only adds targets, headers and status mapping.
+// HttpTransport (http_transport.h) is its only user outside tests.
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -58,10 +59,5 @@ absl::StatusOr<models::ModelMetadata> DecodeMetadataResult(WireFormat format,
 // InvalidArgument, 404 -> NotFound, 429 -> ResourceExhausted, 501 ->
 // Unimplemented, 503 -> Unavailable, 504 -> DeadlineExceeded, other -> Internal.
 absl::Status StatusFromHttp(const HttpResult& result);
-
-// Whether a failed attempt may succeed on another endpoint or later:
-// Unavailable, DeadlineExceeded, ResourceExhausted and Internal (5xx,
-// broken responses). Request errors (InvalidArgument, NotFound, ...) are not.
-bool IsRetryable(const absl::Status& status);
 
 }  // namespace dnoscope::client

@@ -1,19 +1,21 @@
 #include "client/http_client.h"
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "client/test_http_server.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "client/test_http_server.h"
+#include "common/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/fake_clock.h"
 
 namespace dnoscope::client {
 namespace {
@@ -23,8 +25,9 @@ using testing::TestRequest;
 using testing::TestResponse;
 using ::testing::HasSubstr;
 
-std::unique_ptr<HttpClient> MakeClient(HttpClientOptions options = {}) {
-  absl::StatusOr<std::unique_ptr<HttpClient>> client = HttpClient::Create(options);
+std::unique_ptr<HttpClient> MakeClient(HttpClientOptions options = {},
+                                       Clock* clock = Clock::Real()) {
+  absl::StatusOr<std::unique_ptr<HttpClient>> client = HttpClient::Create(options, clock);
   EXPECT_TRUE(client.ok()) << client.status();
   return *std::move(client);
 }
@@ -43,26 +46,43 @@ class Completions {
 
   HttpClient::DoneCallback Callback(int i) {
     return [this, i](absl::StatusOr<HttpResult> result) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       results_[i] = std::move(result);
       ++calls_[i];
       ++total_;
-      changed_.notify_all();
+      changed_.SignalAll();
     };
   }
+  // Blocks until every call completed (a 60 s real-time guard fails a hang).
   void WaitAll() {
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return total_ >= static_cast<int>(results_.size()); });
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    MutexLock lock(&mu_);
+    while (total_ < static_cast<int>(results_.size())) {
+      if (changed_.WaitUntil(&mu_, give_up)) {
+        ADD_FAILURE() << "only " << total_ << " of " << results_.size() << " calls completed";
+        return;
+      }
+    }
   }
-  const absl::StatusOr<HttpResult>& result(int i) const { return results_[i]; }
-  int calls(int i) const { return calls_[i]; }
+  absl::StatusOr<HttpResult> result(int i) const {
+    MutexLock lock(&mu_);
+    return results_[i];
+  }
+  int calls(int i) const {
+    MutexLock lock(&mu_);
+    return calls_[i];
+  }
+  int total() const {
+    MutexLock lock(&mu_);
+    return total_;
+  }
 
  private:
-  std::mutex mu_;
-  std::condition_variable changed_;
-  std::vector<absl::StatusOr<HttpResult>> results_;
-  std::vector<int> calls_;
-  int total_ = 0;
+  mutable Mutex mu_;
+  CondVar changed_;
+  std::vector<absl::StatusOr<HttpResult>> results_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> calls_ ABSL_GUARDED_BY(mu_);
+  int total_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 TestResponse Echo(const TestRequest& request) {
@@ -253,36 +273,76 @@ TEST(HttpClientTest, ConnectionRefusedIsUnavailableNamingEndpoint) {
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("refused"));
 }
 
-TEST(HttpClientTest, DeadlineExceededWhenServerNeverAnswers) {
-  TestHttpServer server([](const TestRequest&) {
-    TestResponse response;
-    response.never_answer = true;
-    return response;
-  });
-  auto client = MakeClient();
+TestResponse NeverAnswer(const TestRequest&) {
+  TestResponse response;
+  response.never_answer = true;
+  return response;
+}
+
+TEST(HttpClientTest, DeadlineOnTheInjectedClockFailsACallTheServerNeverAnswers) {
+  TestHttpServer server(NeverAnswer);
+  ::dnoscope::testing::FakeClock clock;
+  auto client = MakeClient({}, &clock);
   HttpCall call = Get("/");
-  call.deadline = Clock::Real()->Now() + std::chrono::milliseconds(200);
-  absl::StatusOr<HttpResult> result = client->SendSync(server.endpoint(), call);
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+  call.deadline = clock.Now() + std::chrono::milliseconds(200);
+  Completions completions(1);
+  client->Send(server.endpoint(), call, completions.Callback(0));
+  ASSERT_TRUE(server.WaitForInFlight(1));
+  // The deadline thread sleeps until the fake deadline; just before it,
+  // the call is still open.
+  ASSERT_TRUE(clock.BlockUntilWaiterFor(call.deadline));
+  clock.Advance(std::chrono::milliseconds(200) - std::chrono::nanoseconds(1));
+  EXPECT_EQ(completions.total(), 0);
+  clock.Advance(std::chrono::nanoseconds(1));
+  completions.WaitAll();
+  EXPECT_EQ(completions.result(0).status().code(), absl::StatusCode::kDeadlineExceeded)
+      << completions.result(0).status();
   EXPECT_EQ(client->in_flight(server.endpoint()), 0u);
 }
 
-TEST(HttpClientTest, QueuedCallTimesOutWhileWaitingForAConnection) {
-  TestHttpServer server([](const TestRequest&) {
-    TestResponse response;
-    response.never_answer = true;
+TEST(HttpClientTest, ConnectionClosedByADeadlineIsReplacedForTheNextCall) {
+  std::atomic<int> seen{0};
+  TestHttpServer server([&](const TestRequest&) {
+    TestResponse response{200, "ok"};
+    response.never_answer = seen.fetch_add(1) == 0;
     return response;
   });
+  ::dnoscope::testing::FakeClock clock;
+  auto client = MakeClient({}, &clock);
+  HttpCall call = Get("/");
+  call.deadline = clock.Now() + std::chrono::seconds(1);
+  Completions first(1);
+  client->Send(server.endpoint(), call, first.Callback(0));
+  ASSERT_TRUE(server.WaitForInFlight(1));
+  clock.Advance(std::chrono::seconds(1));
+  first.WaitAll();
+  ASSERT_EQ(first.result(0).status().code(), absl::StatusCode::kDeadlineExceeded);
+  absl::StatusOr<HttpResult> second = client->SendSync(server.endpoint(), Get("/"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->body, "ok");
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST(HttpClientTest, QueuedCallTimesOutWhileWaitingForAConnection) {
+  TestHttpServer server(NeverAnswer);
   HttpClientOptions options;
   options.max_connections_per_endpoint = 1;
-  auto client = MakeClient(options);
+  ::dnoscope::testing::FakeClock clock;
+  auto client = MakeClient(options, &clock);
   Completions first(1);
   client->Send(server.endpoint(), Get("/"), first.Callback(0));
   ASSERT_TRUE(server.WaitForInFlight(1));
   HttpCall call = Get("/");
-  call.deadline = Clock::Real()->Now() + std::chrono::milliseconds(100);
-  absl::StatusOr<HttpResult> result = client->SendSync(server.endpoint(), call);
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+  call.deadline = clock.Now() + std::chrono::milliseconds(100);
+  Completions queued(1);
+  client->Send(server.endpoint(), call, queued.Callback(0));
+  clock.Advance(std::chrono::milliseconds(100));
+  queued.WaitAll();
+  EXPECT_EQ(queued.result(0).status().code(), absl::StatusCode::kDeadlineExceeded)
+      << queued.result(0).status();
+  EXPECT_THAT(std::string(queued.result(0).status().message()),
+              HasSubstr("waiting for a connection"));
+  EXPECT_EQ(first.total(), 0);  // no deadline: still waiting for the server
   client->Shutdown();
   first.WaitAll();
   EXPECT_EQ(first.result(0).status().code(), absl::StatusCode::kCancelled);
@@ -341,7 +401,7 @@ TEST(HttpClientTest, SendSyncOnAnIoThreadFailsInsteadOfDeadlocking) {
   TestHttpServer server;
   auto client = MakeClient();
   Completions completions(1);
-  absl::Status nested;
+  absl::Status nested;  // written before the completion that WaitAll sees
   client->Send(server.endpoint(), Get("/"), [&](absl::StatusOr<HttpResult> result) {
     nested = client->SendSync(server.endpoint(), Get("/")).status();
     completions.Callback(0)(std::move(result));
@@ -357,6 +417,7 @@ TEST(HttpClientTest, CreateRejectsBadOptions) {
   options = {};
   options.max_connections_per_endpoint = 0;
   EXPECT_EQ(HttpClient::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpClient::Create({}, nullptr).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <optional>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -28,7 +27,7 @@ std::string TestRequest::Header(const std::string& name) const {
 class TestHttpServer::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(TestHttpServer* server, tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+      : server_(server), socket_(std::move(socket)) {}
 
   bool idle() const { return idle_; }
   bool writing() const { return writing_; }
@@ -42,16 +41,7 @@ class TestHttpServer::Session : public std::enable_shared_from_this<Session> {
                      [self = shared_from_this()](const ErrorCode& ec, size_t) { self->OnRead(ec); });
   }
 
-  void Respond(const TestResponse& response) {
-    if (response.delay.count() > 0) {
-      timer_.expires_after(response.delay);
-      timer_.async_wait([self = shared_from_this(), response](const ErrorCode& ec) {
-        if (!ec) self->Write(response);
-      });
-      return;
-    }
-    Write(response);
-  }
+  void Respond(const TestResponse& response) { Write(response); }
 
   void Close() {
     ErrorCode ignored;
@@ -116,7 +106,6 @@ class TestHttpServer::Session : public std::enable_shared_from_this<Session> {
 
   TestHttpServer* server_;
   tcp::socket socket_;
-  asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
@@ -178,11 +167,11 @@ void TestHttpServer::OnRequest(const std::shared_ptr<Session>& session,
 
 void TestHttpServer::ChangeInFlight(int delta) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     in_flight_ += delta;
     max_in_flight_.store(std::max(max_in_flight_.load(), in_flight_));
   }
-  in_flight_changed_.notify_all();
+  in_flight_changed_.SignalAll();
 }
 
 void TestHttpServer::SetHold(bool hold) {
@@ -194,9 +183,23 @@ void TestHttpServer::SetHold(bool hold) {
   });
 }
 
-bool TestHttpServer::WaitForInFlight(int n, std::chrono::seconds timeout) {
-  std::unique_lock lock(mu_);
-  return in_flight_changed_.wait_for(lock, timeout, [&] { return in_flight_ >= n; });
+bool TestHttpServer::WaitForInFlight(int n, std::chrono::seconds real_timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + real_timeout;
+  MutexLock lock(&mu_);
+  while (in_flight_ < n) {
+    if (in_flight_changed_.WaitUntil(&mu_, give_up)) return in_flight_ >= n;
+  }
+  return true;
+}
+
+bool TestHttpServer::WaitForRequests(int64_t n, std::chrono::seconds real_timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + real_timeout;
+  MutexLock lock(&mu_);
+  // requests_ grows just before ChangeInFlight(+1) signals under mu_.
+  while (requests_.load() < n) {
+    if (in_flight_changed_.WaitUntil(&mu_, give_up)) return requests_.load() >= n;
+  }
+  return true;
 }
 
 void TestHttpServer::CloseIdleConnections() {

@@ -1,6 +1,6 @@
 // A tiny HTTP/1.1 server for client tests: raw Beast/Asio on 127.0.0.1, port 0,
-// one thread. A handler decides each response (status, body, delay, close,
-// never answer, drop); the server counts connections and requests so tests
+// one thread. A handler decides each response (status, body, close, never
+// answer, drop); the server counts connections and requests so tests
 // can assert on reuse and concurrency.
 // Thread-safety: all public methods are thread-safe; the handler runs on the
 // server thread.
@@ -8,12 +8,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -22,7 +20,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "absl/base/thread_annotations.h"
 #include "client/endpoint.h"
+#include "common/mutex.h"
 
 namespace dnoscope::client::testing {
 
@@ -42,7 +42,6 @@ struct TestResponse {
   bool close = false;         // "Connection: close", then close the socket
   bool never_answer = false;  // keep the connection open without answering
   bool drop = false;          // close the connection without answering
-  std::chrono::milliseconds delay{0};
 };
 
 using TestHandler = std::function<TestResponse(const TestRequest&)>;
@@ -63,8 +62,11 @@ class TestHttpServer {
 
   // While on, requests are read but not answered; turning it off answers them.
   void SetHold(bool hold);
-  // Waits until `n` requests are read and unanswered; false on timeout.
-  bool WaitForInFlight(int n, std::chrono::seconds timeout = std::chrono::seconds(20));
+  // Waits until `n` requests are read and unanswered; false after
+  // `real_timeout` (a guard against hangs, not a timing).
+  bool WaitForInFlight(int n, std::chrono::seconds real_timeout = std::chrono::seconds(20));
+  // Waits until `n` requests were read in total; false after `real_timeout`.
+  bool WaitForRequests(int64_t n, std::chrono::seconds real_timeout = std::chrono::seconds(20));
   // Closes every connection that waits for its next request; returns after.
   void CloseIdleConnections();
 
@@ -88,9 +90,9 @@ class TestHttpServer {
   std::atomic<int> max_in_flight_{0};
   std::atomic<int64_t> requests_{0};
 
-  std::mutex mu_;
-  std::condition_variable in_flight_changed_;
-  int in_flight_ = 0;  // guarded by mu_
+  Mutex mu_;
+  CondVar in_flight_changed_;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 
   // Server thread only.
   bool hold_ = false;

@@ -135,6 +135,21 @@ class FakeClock final : public Clock {
     return true;
   }
 
+  // Blocks until some thread waits on the clock for exactly `deadline`, or
+  // `real_timeout` of real time passed; true when one does. Unlike
+  // BlockUntilWaiters, this tells a component that has re-planned its wait
+  // (e.g. a timer thread woken by new work) from one still counted with its
+  // previous deadline.
+  bool BlockUntilWaiterFor(TimePoint deadline,
+                           std::chrono::milliseconds real_timeout = std::chrono::seconds(30)) {
+    const auto give_up = std::chrono::steady_clock::now() + real_timeout;
+    MutexLock lock(&mu_);
+    while (!HasWaiterForLocked(deadline)) {
+      if (changed_.WaitUntil(&mu_, give_up)) return HasWaiterForLocked(deadline);
+    }
+    return true;
+  }
+
   // Threads waiting on the clock now.
   int waiters() const {
     MutexLock lock(&mu_);
@@ -160,6 +175,11 @@ class FakeClock final : public Clock {
     // Advance calls about to signal this waiter (guarded by FakeClock::mu_).
     int signalling = 0;
   };
+
+  bool HasWaiterForLocked(TimePoint deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return std::any_of(waiters_.begin(), waiters_.end(),
+                       [&](const std::shared_ptr<Waiter>& w) { return w->deadline == deadline; });
+  }
 
   mutable Mutex mu_;
   CondVar changed_;  // the waiter list or a waiter's signalling count changed

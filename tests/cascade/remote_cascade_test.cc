@@ -11,7 +11,7 @@
 
 #include "cascade/cascade.h"
 #include "common/mutex.h"
-#include "distributed/remote_stage.h"
+#include "client/remote_stage.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "labels/label_csv.h"
@@ -25,17 +25,11 @@
 #include "testing/test_env.h"
 #include "video/synthetic.h"
 
-namespace dnoscope::distributed {
-
-using cascade::CascadeOptions;
-using cascade::PayloadFormat;
-using cascade::RunReport;
-using cascade::StageReport;
-using models::ModelStage;
-using models::StageEndpointStats;
+namespace dnoscope::cascade {
 namespace {
 
-using cascade::CascadeConfig;
+using models::ModelStage;
+using models::StageEndpointStats;
 using labels::FrameResult;
 using ::testing::HasSubstr;
 using testing::ScratchDir;
@@ -200,12 +194,9 @@ class RemoteCascadeTest : public ::testing::Test {
   // generous ones otherwise, so that slow builds (TSan) do not time out.
   bool fast_failover_ = false;
 
-  client::RemoteModelOptions Remote(const std::string& model,
-                                    client::WireFormat format =
-                                        client::WireFormat::kKserveBinary) const {
+  client::RemoteModelOptions Remote(const std::string& model) const {
     client::RemoteModelOptions o;
     o.model = model;
-    o.format = format;
     o.attempt_timeout = std::chrono::milliseconds(fast_failover_ ? 500 : 20000);
     o.retry_backoff = std::chrono::milliseconds(1);
     o.retry_backoff_max = std::chrono::milliseconds(20);
@@ -229,16 +220,15 @@ class RemoteCascadeTest : public ::testing::Test {
     Outcome out;
     std::unique_ptr<ModelStage> spec;
     if (config.specialized_enabled()) {
-      auto s = MakeRemoteStage(spec_endpoints, Remote(config.specialized.model, format));
+      auto s = client::ConnectRemoteStage(spec_endpoints, Remote(config.specialized.model), {.format = format});
       EXPECT_TRUE(s.ok()) << s.status();
       if (!s.ok()) return out;
       spec = *std::move(s);
     }
     // TF Serving metadata has no class names: the client supplies them.
-    auto ref = MakeRemoteStage(ref_endpoints, Remote("ref", format), Clock::Real(),
-                               format == client::WireFormat::kTfServing
-                                   ? std::vector<std::string>{"person"}
-                                   : std::vector<std::string>{});
+    client::RemoteModelOptions ref_options = Remote("ref");
+    if (format == client::WireFormat::kTfServing) ref_options.class_names = {"person"};
+    auto ref = client::ConnectRemoteStage(ref_endpoints, ref_options, {.format = format});
     EXPECT_TRUE(ref.ok()) << ref.status();
     if (!ref.ok()) return out;
     auto cascade = cascade::Cascade::Create(config, options, {spec.get(), ref->get()});
@@ -395,17 +385,18 @@ TEST_F(RemoteCascadeTest, EveryServerDownFailsNamingTheFirstUnlabeledFrame) {
 
 TEST_F(RemoteCascadeTest, UnknownModelOrNoServerFailsBeforeTheRun) {
   Server a(repo_);
-  auto tf = MakeRemoteStage({a.endpoint()}, Remote("ref", client::WireFormat::kTfServing));
+  auto tf = client::ConnectRemoteStage({a.endpoint()}, Remote("ref"),
+                            {.format = client::WireFormat::kTfServing});
   ASSERT_TRUE(tf.ok()) << tf.status();
   EXPECT_THAT(cascade::Cascade::Create(Config(), {}, {nullptr, tf->get()}).status().message(),
               HasSubstr("--reference-names"));
-  auto missing = MakeRemoteStage({a.endpoint()}, Remote("nope"));
+  auto missing = client::ConnectRemoteStage({a.endpoint()}, Remote("nope"));
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
-  auto nobody = MakeRemoteStage({RefusingEndpoint()}, Remote("ref"));
+  auto nobody = client::ConnectRemoteStage({RefusingEndpoint()}, Remote("ref"));
   EXPECT_EQ(nobody.status().code(), absl::StatusCode::kUnavailable) << nobody.status();
-  EXPECT_THAT(ParseEndpointList("http://a:1, http://b:2").value().size(), 2u);
-  EXPECT_THAT(ParseEndpointList("http://a:1,ftp://b").status().message(), HasSubstr("ftp://b"));
-  EXPECT_FALSE(ParseEndpointList(" , ").ok());
+  EXPECT_THAT(client::ParseEndpointList("http://a:1, http://b:2").value().size(), 2u);
+  EXPECT_THAT(client::ParseEndpointList("http://a:1,ftp://b").status().message(), HasSubstr("ftp://b"));
+  EXPECT_FALSE(client::ParseEndpointList(" , ").ok());
 }
 
 // With ../shared/data: Yolo-Fastest as the reference on the person clip,
@@ -448,7 +439,7 @@ TEST(RemoteCascadeSharedDataTest, PersonClipRemoteEqualsLocalWithYoloFastest) {
   Server server(repo);
   client::RemoteModelOptions o;
   o.model = "yolo";
-  auto stage = MakeRemoteStage({server.endpoint()}, o);
+  auto stage = client::ConnectRemoteStage({server.endpoint()}, o);
   ASSERT_TRUE(stage.ok()) << stage.status();
   auto remote = cascade::Cascade::Create(config, {}, {nullptr, stage->get()});
   ASSERT_TRUE(remote.ok()) << remote.status();
@@ -463,4 +454,4 @@ TEST(RemoteCascadeSharedDataTest, PersonClipRemoteEqualsLocalWithYoloFastest) {
 }
 
 }  // namespace
-}  // namespace dnoscope::distributed
+}  // namespace dnoscope::cascade
