@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "bench/cascade_run.h"
-#include "bench/delayed_stage.h"
+#include "emulation/delayed_stage.h"
 #include "bench/replay_fleet.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
@@ -116,8 +116,8 @@ absl::StatusOr<std::unique_ptr<models::ModelStage>> DelayedRemote(
       60000 + static_cast<int64_t>(2000 * max_in_flight * service_seconds));
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::ModelStage> inner,
                        client::ConnectRemoteStage(FleetEndpoints(fleet), remote));
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<DelayedStage> delayed,
-                       DelayedStage::Create(std::move(inner), delay));
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<emulation::DelayedStage> delayed,
+                       emulation::DelayedStage::Create(std::move(inner), delay));
   return std::unique_ptr<models::ModelStage>(std::move(delayed));
 }
 
@@ -260,7 +260,7 @@ absl::StatusOr<EdgeBenchResult> RunEdgeBench(const EdgeBenchOptions& o) {
   r.network_delay_seconds = kSeedNetworkDelaySeconds * o.time_scale;
   r.network_emulation =
       "in process, client side: each model reply reaches the cascade the delay later "
-      "(DelayedStage), plus the real loopback round trip";
+      "(emulation::DelayedStage), plus the real loopback round trip";
   r.specialized_batch = o.specialized_batch;
   r.payload = o.payload;
   r.diff_threshold = o.diff_threshold;

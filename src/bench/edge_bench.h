@@ -12,7 +12,7 @@
 //               servers, one request at a time each, same costs; the
 //               specialized server never merges queued requests), plus the
 //               seed's 0.2 s network x time_scale per request, emulated in
-//               this process on the client side (DelayedStage: every reply
+//               this process on the client side (emulation::DelayedStage: every reply
 //               reaches the cascade that much later; the server is free
 //               meanwhile).
 //

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "bench/delayed_stage.h"
+#include "emulation/delayed_stage.h"
 #include "bench/replay_fleet.h"
 #include "cascade/cascade.h"
 #include "client/http_client.h"
@@ -176,7 +176,7 @@ absl::Status MeasureNetwork(client::HttpClient& http, const ReplayServer& server
                        MeasureLoopbackRtt(http, server.endpoint(), 200));
   result.network_emulation = fmt::format(
       "in process, client side: each reference reply reaches the cascade {:.1f} ms late "
-      "(bench::DelayedStage; the server is free meanwhile), on top of the loopback round "
+      "(emulation::DelayedStage; the server is free meanwhile), on top of the loopback round "
       "trip ({:.3f} ms measured); no tc netem",
       1000 * result.network_delay_seconds, 1000 * result.loopback_rtt_seconds);
   return absl::OkStatus();
@@ -212,7 +212,7 @@ struct Table1Context {
 struct CellStages {
   std::unique_ptr<models::ModelStage> specialized;
   std::unique_ptr<models::ModelStage> reference;
-  DelayedStage* delayed = nullptr;  // the reference stage, owned by the cascade
+  emulation::DelayedStage* delayed = nullptr;  // the reference stage, owned by the cascade
 };
 
 absl::StatusOr<CellStages> MakeCellStages(const Table1Context& ctx, const SeedTable1Row& seed,
@@ -243,8 +243,8 @@ absl::StatusOr<CellStages> MakeCellStages(const Table1Context& ctx, const SeedTa
                        client::ConnectRemoteStage(std::move(endpoints), remote));
   const auto delay = std::chrono::duration_cast<Clock::Duration>(
       std::chrono::duration<double>(ctx.result->network_delay_seconds));
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<DelayedStage> delayed,
-                       DelayedStage::Create(std::move(inner), delay));
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<emulation::DelayedStage> delayed,
+                       emulation::DelayedStage::Create(std::move(inner), delay));
   stages.delayed = delayed.get();
   stages.reference = std::move(delayed);
   return stages;
@@ -259,12 +259,12 @@ struct RowCount {
 
 // Fills the decomposition of `cell` from the client's request times and
 // the servers' counter deltas.
-void Decompose(const Table1Context& ctx, const std::vector<StageRequestTimes>& times,
+void Decompose(const Table1Context& ctx, const std::vector<emulation::StageRequestTimes>& times,
                const std::vector<ServerCounters>& before, const std::vector<ServerCounters>& after,
                Table1Cell& cell) {
   const Table1Result& r = *ctx.result;
   double client_sum = 0;
-  for (const StageRequestTimes& t : times) {
+  for (const emulation::StageRequestTimes& t : times) {
     client_sum += SecondsBetween(t.submit, t.reply);
     if (!t.ok) cell.checks.push_back("a reference request failed");
   }
@@ -324,7 +324,7 @@ void CheckCell(const RowCount& rows, const Table1Cell& cell, std::vector<std::st
 // the cascade).
 absl::StatusOr<OwnedCascade> MakeCascade(
     const Table1Context& ctx, const SeedTable1Row& seed,
-    const std::vector<std::unique_ptr<ReplayServer>>& fleet, DelayedStage** delayed) {
+    const std::vector<std::unique_ptr<ReplayServer>>& fleet, emulation::DelayedStage** delayed) {
   const int max_model_frames = std::max(64, 16 * static_cast<int>(fleet.size()));
   DNS_ASSIGN_OR_RETURN(CellStages stages, MakeCellStages(ctx, seed, fleet, max_model_frames));
   *delayed = stages.delayed;
@@ -359,7 +359,7 @@ void ScoreCell(const Table1Result& r, Table1Cell& cell) {
 
 absl::StatusOr<Table1Cell> RunCell(const Table1Context& ctx, const SeedTable1Row& seed,
                                    const std::vector<std::unique_ptr<ReplayServer>>& fleet) {
-  DelayedStage* delayed = nullptr;
+  emulation::DelayedStage* delayed = nullptr;
   DNS_ASSIGN_OR_RETURN(OwnedCascade cascade, MakeCascade(ctx, seed, fleet, &delayed));
   video::FrameSourceOptions source_options;
   source_options.uri = ctx.workload.video;

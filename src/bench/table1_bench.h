@@ -8,7 +8,7 @@
 //    (instance_count 1), service time T_sc = 2.97 s x time_scale (the seed's
 //    N_S = 1 column: 569 requests in 1692 s);
 //  - network: the seed's 0.2 s x time_scale per request, added on the client
-//    side by delaying every reference completion (DelayedStage), on top of
+//    side by delaying every reference completion (emulation::DelayedStage), on top of
 //    the real loopback round trip;
 //  - frames: the first N_F frames of a synthetic video, decoded for real;
 //    difference detector off; the specialized stage is a local zero-cost

@@ -1,5 +1,5 @@
 // Smoke tests of `bench table1` and `bench stages` at toy sizes, and of the
-// DelayedStage they use: every cell sends exactly N_R frames to the
+// emulation::DelayedStage they use: every cell sends exactly N_R frames to the
 // reference and the counters of client and servers agree. No timing is
 // asserted (the time scale is tiny and the machine may be loaded).
 #include "bench/table1_bench.h"
@@ -10,7 +10,7 @@
 #include <future>
 
 #include "absl/status/status.h"
-#include "bench/delayed_stage.h"
+#include "emulation/delayed_stage.h"
 #include "bench/stages_bench.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -53,8 +53,8 @@ TEST(SeedTable1Test, HasTheSeedsRowsAndColumns) {
 }
 
 TEST(DelayedStageTest, DeliversEachResultOnceAndRecordsItsTimes) {
-  absl::StatusOr<std::unique_ptr<DelayedStage>> stage =
-      DelayedStage::Create(std::make_unique<EchoStage>(), Clock::Duration::zero());
+  absl::StatusOr<std::unique_ptr<emulation::DelayedStage>> stage =
+      emulation::DelayedStage::Create(std::make_unique<EchoStage>(), Clock::Duration::zero());
   ASSERT_TRUE(stage.ok()) << stage.status();
   std::atomic<int> delivered{0};
   std::promise<void> all_delivered;
@@ -70,7 +70,7 @@ TEST(DelayedStageTest, DeliversEachResultOnceAndRecordsItsTimes) {
   (*stage)->Shutdown();
   EXPECT_EQ(delivered.load(), 5);
   ASSERT_EQ((*stage)->times().size(), 5u);
-  for (const StageRequestTimes& t : (*stage)->times()) {
+  for (const emulation::StageRequestTimes& t : (*stage)->times()) {
     EXPECT_LE(t.submit, t.reply);
     EXPECT_LE(t.reply, t.delivered);
   }
@@ -78,9 +78,9 @@ TEST(DelayedStageTest, DeliversEachResultOnceAndRecordsItsTimes) {
 
 TEST(DelayedStageTest, RejectsNegativeDelayAndMissingStage) {
   EXPECT_EQ(
-      DelayedStage::Create(std::make_unique<EchoStage>(), -Clock::Duration(1)).status().code(),
+      emulation::DelayedStage::Create(std::make_unique<EchoStage>(), -Clock::Duration(1)).status().code(),
       absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(DelayedStage::Create(nullptr, Clock::Duration::zero()).status().code(),
+  EXPECT_EQ(emulation::DelayedStage::Create(nullptr, Clock::Duration::zero()).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

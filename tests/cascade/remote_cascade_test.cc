@@ -1,5 +1,5 @@
 // The cascade with remote stages against real model servers in this process
-// (model manager + REST handler + HTTP server on 127.0.0.1, port 0): the
+// (emulation::ModelServer on 127.0.0.1, port 0): the
 // rows equal those with in-process stages on a synthetic video for every protocol,
 // with batching, with a real ONNX specialized model, through failing
 // endpoints and a server killed mid-run; when every server is gone the run
@@ -11,16 +11,13 @@
 
 #include "cascade/cascade.h"
 #include "common/mutex.h"
+#include "emulation/model_server.h"
 #include "client/remote_stage.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "labels/label_csv.h"
 #include "models/local_stage.h"
 #include "serving/http/server.h"
-#include "serving/metrics.h"
-#include "serving/inference_service.h"
-#include "serving/model_manager.h"
-#include "serving/rest/rest_handler.h"
 #include "testing/onnx_builder.h"
 #include "testing/test_env.h"
 #include "video/synthetic.h"
@@ -36,33 +33,14 @@ using testing::ScratchDir;
 using testing::WriteFile;
 namespace fs = std::filesystem;
 
-// A model server over `repository`, in this process.
-class Server {
- public:
-  explicit Server(const std::string& repository) {
-    manager_ = *serving::ModelManager::Create(repository, {}, &metrics_);
-    service_ = *serving::InferenceService::Create({}, manager_.get());
-    handler_ = std::make_unique<serving::rest::RestHandler>(service_.get());
-    serving::http::HttpServerOptions options;
-    options.port = 0;
-    options.drain_timeout = std::chrono::seconds(0);
-    server_ = *serving::http::HttpServer::Start(
-        options, [this](serving::http::HttpRequest r, serving::http::Responder respond) {
-          handler_->Handle(std::move(r), std::move(respond));
-        });
-  }
-  ~Server() { Stop(); }
-  client::Endpoint endpoint() const { return {"127.0.0.1", port_ = server_->port()}; }
-  void Stop() { server_->Shutdown(); }
-
- private:
-  serving::MetricsRegistry metrics_;
-  std::unique_ptr<serving::ModelManager> manager_;
-  std::unique_ptr<serving::InferenceService> service_;
-  std::unique_ptr<serving::rest::RestHandler> handler_;
-  std::unique_ptr<serving::http::HttpServer> server_;
-  mutable int port_ = 0;
-};
+// A model server over `repository` in this process; when stopped it drops
+// the requests it holds, as a killed server would.
+std::unique_ptr<emulation::ModelServer> StartServer(const std::string& repository) {
+  auto server =
+      emulation::ModelServer::Start(repository, {.drain_timeout = std::chrono::seconds(0)});
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? *std::move(server) : nullptr;
+}
 
 // Answers every request with `status` (0: holds it until shutdown).
 class FaultyServer {
@@ -264,13 +242,14 @@ TEST_F(RemoteCascadeTest, RemoteRowsEqualLocalRowsForEveryProtocol) {
   ASSERT_FALSE(local.empty());
   ASSERT_THAT(local, HasSubstr(",reference,"));
   ASSERT_THAT(local, HasSubstr(",specialized,"));
-  Server a(repo_), b(repo_);
+  auto a = StartServer(repo_);
+  auto b = StartServer(repo_);
   for (client::WireFormat f : {client::WireFormat::kKserveBinary, client::WireFormat::kKserveJson,
                                client::WireFormat::kTfServing}) {
     SCOPED_TRACE(std::string(client::WireFormatName(f)));
     CascadeOptions options;
     options.specialized_batching.max_batch = 4;
-    Outcome out = RunRemote(config, {a.endpoint()}, {a.endpoint(), b.endpoint()}, f, options);
+    Outcome out = RunRemote(config, {a->endpoint()}, {a->endpoint(), b->endpoint()}, f, options);
     ASSERT_TRUE(out.status.ok()) << out.status;
     EXPECT_EQ(Csv(out.rows), local);
     ASSERT_EQ(out.report.stages.size(), 2u);
@@ -289,11 +268,11 @@ TEST_F(RemoteCascadeTest, RealOnnxSpecializedModelBatchedRemotelyEqualsLocal) {
   const std::vector<FrameResult> local_rows = RunLocal(config);
   const std::string local = Csv(local_rows);
   ASSERT_THAT(local, HasSubstr(",specialized,"));
-  Server a(repo_);
+  auto a = StartServer(repo_);
   CascadeOptions options;
   options.specialized_batching.max_batch = 8;
   options.specialized_batching.max_delay = std::chrono::milliseconds(2);
-  Outcome out = RunRemote(config, {a.endpoint()}, {a.endpoint()},
+  Outcome out = RunRemote(config, {a->endpoint()}, {a->endpoint()},
                           client::WireFormat::kKserveBinary, options);
   ASSERT_TRUE(out.status.ok()) << out.status;
   EXPECT_EQ(Csv(out.rows), local);
@@ -302,13 +281,13 @@ TEST_F(RemoteCascadeTest, RealOnnxSpecializedModelBatchedRemotelyEqualsLocal) {
 TEST_F(RemoteCascadeTest, CompressedPayloadsReachTheServerAndShrinkTheBytes) {
   const CascadeConfig config = Config();
   const std::string local = Csv(RunLocal(config));
-  Server a(repo_);
+  auto a = StartServer(repo_);
   int64_t raw_bytes = 0;
   for (PayloadFormat p : {PayloadFormat::kRaw, PayloadFormat::kJpeg, PayloadFormat::kPng}) {
     SCOPED_TRACE(std::string(PayloadFormatName(p)));
     CascadeOptions options;
     options.reference_payload.format = p;
-    Outcome out = RunRemote(config, {}, {a.endpoint()}, client::WireFormat::kKserveBinary, options);
+    Outcome out = RunRemote(config, {}, {a->endpoint()}, client::WireFormat::kKserveBinary, options);
     ASSERT_TRUE(out.status.ok()) << out.status;
     // The replay reference answers by frame index, so labels do not depend on pixels.
     EXPECT_EQ(Csv(out.rows), local);
@@ -325,18 +304,18 @@ TEST_F(RemoteCascadeTest, RefusingFailingAndHangingEndpointsLoseNoFrame) {
   fast_failover_ = true;
   const CascadeConfig config = Config();
   const std::string local = Csv(RunLocal(config));
-  Server good(repo_);
+  auto good = StartServer(repo_);
   FaultyServer unavailable(503), hanging(0);
   Outcome out = RunRemote(config, {},
                           {RefusingEndpoint(), unavailable.endpoint(), hanging.endpoint(),
-                           good.endpoint()});
+                           good->endpoint()});
   ASSERT_TRUE(out.status.ok()) << out.status;
   EXPECT_EQ(Csv(out.rows), local);
   const StageReport& ref = out.report.stages[0];
   EXPECT_GT(ref.stats.retries, 0);
   int64_t failures = 0;
   for (const StageEndpointStats& e : ref.stats.endpoints) {
-    if (e.name != good.endpoint().ToString()) failures += e.failures;
+    if (e.name != good->endpoint().ToString()) failures += e.failures;
   }
   EXPECT_GT(failures, 0);
 }
@@ -347,10 +326,10 @@ TEST_F(RemoteCascadeTest, ServerKilledMidRunLosesNoFrame) {
   CascadeConfig config = Config();
   config.diff_enabled = false;  // every frame goes to the reference: a long run
   const std::string local = Csv(RunLocal(config));
-  Server a(repo_);
-  auto b = std::make_unique<Server>(repo_);
+  auto a = StartServer(repo_);
+  auto b = StartServer(repo_);
   std::thread killer;
-  Outcome out = RunRemote(config, {}, {a.endpoint(), b->endpoint()},
+  Outcome out = RunRemote(config, {}, {a->endpoint(), b->endpoint()},
                           client::WireFormat::kKserveBinary, {}, [&](int64_t rows) {
                             if (rows == 40) killer = std::thread([&] { b->Stop(); });
                           });
@@ -365,7 +344,7 @@ TEST_F(RemoteCascadeTest, EveryServerDownFailsNamingTheFirstUnlabeledFrame) {
   CascadeConfig config = Config();
   config.diff_enabled = false;
   const std::vector<FrameResult> local = RunLocal(config);
-  auto a = std::make_unique<Server>(repo_);
+  auto a = StartServer(repo_);
   std::thread killer;
   Outcome out = RunRemote(config, {}, {a->endpoint()}, client::WireFormat::kKserveBinary, {},
                           [&](int64_t rows) {
@@ -384,13 +363,13 @@ TEST_F(RemoteCascadeTest, EveryServerDownFailsNamingTheFirstUnlabeledFrame) {
 }
 
 TEST_F(RemoteCascadeTest, UnknownModelOrNoServerFailsBeforeTheRun) {
-  Server a(repo_);
-  auto tf = client::ConnectRemoteStage({a.endpoint()}, Remote("ref"),
+  auto a = StartServer(repo_);
+  auto tf = client::ConnectRemoteStage({a->endpoint()}, Remote("ref"),
                             {.format = client::WireFormat::kTfServing});
   ASSERT_TRUE(tf.ok()) << tf.status();
   EXPECT_THAT(cascade::Cascade::Create(Config(), {}, {nullptr, tf->get()}).status().message(),
               HasSubstr("--reference-names"));
-  auto missing = client::ConnectRemoteStage({a.endpoint()}, Remote("nope"));
+  auto missing = client::ConnectRemoteStage({a->endpoint()}, Remote("nope"));
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
   auto nobody = client::ConnectRemoteStage({RefusingEndpoint()}, Remote("ref"));
   EXPECT_EQ(nobody.status().code(), absl::StatusCode::kUnavailable) << nobody.status();
@@ -436,10 +415,10 @@ TEST(RemoteCascadeSharedDataTest, PersonClipRemoteEqualsLocalWithYoloFastest) {
                   .ok());
   ASSERT_THAT(local_csv, HasSubstr(",reference,"));
 
-  Server server(repo);
+  auto server = StartServer(repo);
   client::RemoteModelOptions o;
   o.model = "yolo";
-  auto stage = client::ConnectRemoteStage({server.endpoint()}, o);
+  auto stage = client::ConnectRemoteStage({server->endpoint()}, o);
   ASSERT_TRUE(stage.ok()) << stage.status();
   auto remote = cascade::Cascade::Create(config, {}, {nullptr, stage->get()});
   ASSERT_TRUE(remote.ok()) << remote.status();

@@ -1,6 +1,5 @@
 // HttpTransport and RemoteModel against real servers on 127.0.0.1, port 0:
-// in-process dnoscope model servers (model manager + REST handler + HTTP
-// server) and faulty endpoints (refusing, hanging, dying mid-run). Where a
+// in-process dnoscope model servers (emulation::ModelServer) and faulty endpoints (refusing, hanging, dying mid-run). Where a
 // deadline matters the model runs on a FakeClock, so timeouts fire when the
 // test advances the time. Every request must complete exactly once.
 #include "client/http_transport.h"
@@ -14,12 +13,10 @@
 #include "client/remote_model.h"
 #include "client/remote_stage.h"
 #include "common/mutex.h"
+#include "emulation/model_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "serving/http/server.h"
-#include "serving/metrics.h"
-#include "serving/model_manager.h"
-#include "serving/rest/rest_handler.h"
 #include "testing/fake_clock.h"
 #include "testing/test_env.h"
 
@@ -33,36 +30,23 @@ using ::testing::HasSubstr;
 using Result = absl::StatusOr<std::vector<Tensor>>;
 namespace fs = std::filesystem;
 
-// A dnoscope model server in this process: "echo" (identity FP32, batch 8)
-// and "people" (HOG).
-class ModelServer {
+// "echo" (identity FP32, batch 8) and "people" (HOG) served by a dnoscope
+// model server in this process.
+class EchoServer {
  public:
-  ModelServer() {
+  EchoServer() {
     fs::create_directories(dir_.File("echo/1"));
     WriteFile(dir_.File("echo/config.json"), R"({"backend": "identity", "max_batch_size": 8})");
     fs::create_directories(dir_.File("people/1"));
     WriteFile(dir_.File("people/config.json"), R"({"backend": "hog"})");
-    manager_ = *serving::ModelManager::Create(dir_.path(), {}, &metrics_);
-    service_ = *serving::InferenceService::Create({}, manager_.get());
-    handler_ = std::make_unique<serving::rest::RestHandler>(service_.get());
-    serving::http::HttpServerOptions options;
-    options.port = 0;
-    options.drain_timeout = std::chrono::seconds(5);
-    server_ = *serving::http::HttpServer::Start(
-        options, [this](serving::http::HttpRequest r, serving::http::Responder respond) {
-          handler_->Handle(std::move(r), std::move(respond));
-        });
+    server_ = *emulation::ModelServer::Start(dir_.path());
   }
-  Endpoint endpoint() const { return {"127.0.0.1", server_->port()}; }
-  void Stop() { server_->Shutdown(); }
+  Endpoint endpoint() const { return server_->endpoint(); }
+  void Stop() { server_->Stop(); }
 
  private:
   ScratchDir dir_;
-  serving::MetricsRegistry metrics_;
-  std::unique_ptr<serving::ModelManager> manager_;
-  std::unique_ptr<serving::InferenceService> service_;
-  std::unique_ptr<serving::rest::RestHandler> handler_;
-  std::unique_ptr<serving::http::HttpServer> server_;
+  std::unique_ptr<emulation::ModelServer> server_;
 };
 
 // An endpoint that reads requests and never answers them (until it shuts
@@ -187,7 +171,7 @@ int EchoMany(RemoteModel& model, int n, EchoTally* tally) {
 }
 
 TEST(HttpTransportTest, EveryWireFormatRoundTripsThroughARealServer) {
-  ModelServer server;
+  EchoServer server;
   for (WireFormat format :
        {WireFormat::kKserveBinary, WireFormat::kKserveJson, WireFormat::kTfServing}) {
     SCOPED_TRACE(std::string(WireFormatName(format)));
@@ -216,7 +200,7 @@ TEST(HttpTransportTest, EmptyTfServingOutputKeepsItsDeclaredShape) {
 }
 
 TEST(HttpTransportTest, MetadataCarriesClassNamesAndAnUnknownModelIsNotFound) {
-  ModelServer server;
+  EchoServer server;
   RemoteModelOptions o = EchoOptions();
   o.model = "people";
   auto model = ConnectRemoteStage({server.endpoint()}, o);
@@ -230,7 +214,7 @@ TEST(HttpTransportTest, MetadataCarriesClassNamesAndAnUnknownModelIsNotFound) {
 }
 
 TEST(HttpTransportTest, RequestErrorsAreNotRetried) {
-  ModelServer server;
+  EchoServer server;
   auto model = ConnectRemoteStage({server.endpoint()}, EchoOptions());
   ASSERT_TRUE(model.ok()) << model.status();
   auto r = (*model)->Infer({.inputs = {Tensor::Int64("INPUT0", {1, 1}, std::vector<int64_t>{1})}});
@@ -241,7 +225,7 @@ TEST(HttpTransportTest, RequestErrorsAreNotRetried) {
 
 TEST(HttpTransportTest, HangingEndpointTimesOutOnFakeTimeAndTheRequestMovesOn) {
   HangingServer stuck;
-  ModelServer good;
+  EchoServer good;
   testing::FakeClock clock;
   RemoteModelOptions o = EchoOptions();
   o.attempt_timeout = milliseconds(1000);
@@ -260,7 +244,7 @@ TEST(HttpTransportTest, HangingEndpointTimesOutOnFakeTimeAndTheRequestMovesOn) {
 }
 
 TEST(HttpTransportTest, RefusingEndpointIsEjectedAndEveryRequestSucceeds) {
-  ModelServer good;
+  EchoServer good;
   testing::FakeClock clock;  // refusals need no time; ejections never end
   RemoteModelOptions o = EchoOptions();
   o.balancer.policy = BalancePolicy::kRoundRobin;
@@ -277,7 +261,7 @@ TEST(HttpTransportTest, RefusingEndpointIsEjectedAndEveryRequestSucceeds) {
 }
 
 TEST(HttpTransportTest, ServerKilledMidRunLosesNoRequest) {
-  ModelServer a, b;
+  EchoServer a, b;
   RemoteModelOptions o = EchoOptions();
   o.retry_backoff = milliseconds(1);
   auto model = ConnectRemoteStage({a.endpoint(), b.endpoint()}, o);

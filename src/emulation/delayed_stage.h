@@ -28,7 +28,7 @@
 #include "common/mutex.h"
 #include "models/model_stage.h"
 
-namespace dnoscope::bench {
+namespace dnoscope::emulation {
 
 // One request's life as the caller of the stage saw it.
 struct StageRequestTimes {
@@ -86,4 +86,4 @@ class DelayedStage final : public models::ModelStage {
   std::jthread thread_;
 };
 
-}  // namespace dnoscope::bench
+}  // namespace dnoscope::emulation

@@ -1,11 +1,11 @@
-#include "bench/delayed_stage.h"
+#include "emulation/delayed_stage.h"
 
 #include <utility>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
 
-namespace dnoscope::bench {
+namespace dnoscope::emulation {
 
 absl::StatusOr<std::unique_ptr<DelayedStage>> DelayedStage::Create(
     std::unique_ptr<models::ModelStage> inner, Clock::Duration delay, Clock* clock) {
@@ -99,4 +99,4 @@ std::vector<StageRequestTimes> DelayedStage::times() const {
   return delivered_;
 }
 
-}  // namespace dnoscope::bench
+}  // namespace dnoscope::emulation
