@@ -1,4 +1,3 @@
-// How `bench ablations` runs, and its tables, CSV and JSON.
 #include "bench/ablation_bench.h"
 
 #include <algorithm>
@@ -6,25 +5,18 @@
 
 #include "absl/status/status.h"
 #include "bench/cascade_run.h"
-#include "bench/replay_fleet.h"
-#include "client/wire.h"
-#include "common/clock.h"
-#include "common/status_macros.h"
+#include "bench/seed.h"
 #include "client/remote_stage.h"
+#include "client/wire.h"
+#include "common/status_macros.h"
 #include "fmt/format.h"
-#include "nlohmann/json.hpp"
 
 namespace dnoscope::bench {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-constexpr char kSpecializedModel[] = "spec";
-constexpr char kReferenceModel[] = "ref";
-constexpr char kObject[] = "person";
 // The seed's specialized cost per request (0.026 s) x 0.1, the default
 // time scale of the other scenarios.
-constexpr double kSpecializedMs = 2.6;
+constexpr double kSpecializedMs = 1000 * kSeedSpecializedSeconds * 0.1;
 constexpr double kReferenceMs = 20;
 constexpr double kSlowFactor = 3;
 
@@ -53,10 +45,6 @@ struct TableSpec {
   std::vector<double> reference_ms;
   std::vector<Variant> variants;
 };
-
-void Report(const BenchProgress& progress, const std::string& line) {
-  if (progress) progress(line);
-}
 
 TableSpec BalanceTable() {
   TableSpec t{
@@ -137,225 +125,99 @@ std::string SetupLine(const TableSpec& t, const AblationOptions& o) {
   return line;
 }
 
-client::RemoteModelOptions RemoteOptions(const std::string& model, const Variant& v) {
-  client::RemoteModelOptions o;
-  o.model = model;
-  o.balancer.policy = v.policy;
-  o.balancer.max_in_flight_per_endpoint = v.max_in_flight_per_endpoint;
-  return o;
-}
-
-cascade::CascadeConfig AblationConfig() {
-  cascade::CascadeConfig config;
-  config.object = kObject;
-  config.diff_enabled = false;
-  config.specialized.model = kSpecializedModel;
-  config.c_low = 0.2f;
-  config.c_high = 0.8f;
-  config.reference.model = kReferenceModel;
-  return config;
-}
-
 struct Fleets {
-  std::vector<std::unique_ptr<ReplayServer>> specialized;
-  std::vector<std::unique_ptr<ReplayServer>> reference;
+  std::unique_ptr<emulation::ReplayFleet> specialized;
+  std::unique_ptr<emulation::ReplayFleet> reference;
 };
 
-absl::StatusOr<AblationRow> RunVariant(const ReplayWorkload& w, const Fleets& fleets,
-                                       const Variant& v) {
-  cascade::CascadeOptions options;
-  options.max_model_frames = v.max_model_frames;
-  options.specialized_batching.max_batch = v.specialized_batch;
-  options.specialized_batching.max_delay = v.specialized_delay;
-  options.reference_payload = v.payload;
-  Variant spec_variant = v;
-  spec_variant.max_in_flight_per_endpoint = v.specialized_in_flight;
-  DNS_ASSIGN_OR_RETURN(
-      auto spec, client::ConnectRemoteStage(FleetEndpoints(fleets.specialized),
-                                              RemoteOptions(kSpecializedModel, spec_variant)));
-  DNS_ASSIGN_OR_RETURN(auto ref, client::ConnectRemoteStage(FleetEndpoints(fleets.reference),
-                                                              RemoteOptions(kReferenceModel, v),
-                                                              {.format = v.reference_wire}));
-  AblationRow row;
-  row.variant = v.label;
-  DNS_ASSIGN_OR_RETURN(row.run, RunAsyncCascadeTimed(AblationConfig(), options, std::move(spec),
-                                                     std::move(ref), w.video, w.frames));
-  return row;
+absl::StatusOr<CascadeRunStats> RunVariant(const ReplayWorkload& w, const Fleets& fleets,
+                                           const Variant& v) {
+  CascadeSetup setup{.config = ReplayCascadeConfig(/*specialized=*/true, /*difference=*/false)};
+  setup.options.max_model_frames = v.max_model_frames;
+  setup.options.specialized_batching.max_batch = v.specialized_batch;
+  setup.options.specialized_batching.max_delay = v.specialized_delay;
+  setup.options.reference_payload = v.payload;
+  DNS_ASSIGN_OR_RETURN(setup.specialized,
+                       client::ConnectRemoteStage(fleets.specialized->endpoints(),
+                                                  RemoteOptions(kSpecializedModel, v.policy,
+                                                                v.specialized_in_flight)));
+  DNS_ASSIGN_OR_RETURN(setup.reference,
+                       client::ConnectRemoteStage(fleets.reference->endpoints(),
+                                                  RemoteOptions(kReferenceModel, v.policy,
+                                                                v.max_in_flight_per_endpoint),
+                                                  {.format = v.reference_wire}));
+  return RunCascade(setup, FirstFrames(w.video, w.size.frames));
 }
 
-int64_t EndpointRequests(const CascadeRunStats& s, const std::string& stage,
-                         const std::string& endpoint) {
-  const cascade::StageReport* report = FindStageReport(s.report, stage);
-  if (report == nullptr) return 0;
-  for (const models::StageEndpointStats& e : report->stats.endpoints) {
-    if (e.name == endpoint) return e.requests;
+// Requests the last (slow) reference server got.
+int64_t SlowServerRequests(const CascadeRunStats& run, const emulation::ReplayFleet& fleet) {
+  const cascade::StageReport* ref = run.Stage("reference");
+  const std::string slow = fleet.endpoints().back().ToString();
+  for (const auto& e : ref ? ref->stats.endpoints : std::vector<models::StageEndpointStats>{}) {
+    if (e.name == slow) return e.requests;
   }
   return 0;
 }
 
-absl::StatusOr<AblationTable> RunTable(const AblationOptions& o, const ReplayWorkload& w,
-                                       const TableSpec& t) {
-  const std::string dir = fmt::format("{}/{}", o.scratch_dir, t.name);
-  ReplayModelSpec spec_model{.name = kSpecializedModel,
-                             .kind = "classifier",
-                             .labels_file = w.classifier_labels,
-                             .object_name = kObject,
-                             .max_batch_size = 64};
-  ReplayModelSpec ref_model{
-      .name = kReferenceModel, .labels_file = w.reference_labels, .object_name = kObject};
+absl::StatusOr<Table> RunAblation(const AblationOptions& o, const ScenarioEnv& env,
+                                  const ReplayWorkload& w, const TableSpec& t,
+                                  std::vector<std::string>* checks) {
+  const std::string dir = fmt::format("{}/{}", env.scratch_dir, t.name);
   Fleets fleets;
-  DNS_ASSIGN_OR_RETURN(fleets.specialized,
-                       StartReplayFleet(dir + "/spec", spec_model, {t.specialized_ms}));
-  DNS_ASSIGN_OR_RETURN(fleets.reference, StartReplayFleet(dir + "/ref", ref_model, t.reference_ms));
-  AblationTable table{.name = t.name, .setup = SetupLine(t, o), .stage = t.stage};
+  DNS_ASSIGN_OR_RETURN(fleets.specialized, emulation::ReplayFleet::Start(
+                                               dir + "/spec", ClassifierSpec(w, 64), {t.specialized_ms}));
+  DNS_ASSIGN_OR_RETURN(fleets.reference,
+                       emulation::ReplayFleet::Start(dir + "/ref", DetectorSpec(w), t.reference_ms));
+  std::vector<KeyedRun> runs;
   for (const Variant& v : t.variants) {
-    DNS_ASSIGN_OR_RETURN(AblationRow row, RunVariant(w, fleets, v));
-    if (t.name == "balance") {
-      row.slow_server_requests =
-          EndpointRequests(row.run, "reference", fleets.reference.back()->endpoint().ToString());
-    }
-    Report(o.progress, fmt::format("ablations {} / {}: {:.2f} s, {:.1f} frames/s", t.name,
-                                   row.variant, row.run.wall_seconds, row.run.frames_per_second));
-    table.rows.push_back(std::move(row));
+    DNS_ASSIGN_OR_RETURN(CascadeRunStats run, RunVariant(w, fleets, v));
+    env.Progress(fmt::format("ablations {} / {}: {:.2f} s, {:.1f} frames/s", t.name, v.label,
+                             run.wall_seconds, run.frames_per_second));
+    runs.push_back({v.label, std::move(run)});
+  }
+  Table table = RunTable("ablations_" + t.name, fmt::format("[{}] {}", t.name, SetupLine(t, o)),
+                         {"variant"}, runs, t.stage,
+                         {"wall", "rate", "requests", "frames_per_request", "sent", "p50", "p99",
+                          "e2e_p99"});
+  AddChecks({t.name}, runs, checks);
+  if (t.name == "balance") {
+    std::vector<Cell> slow;
+    for (const KeyedRun& r : runs) slow.push_back(SlowServerRequests(r.run, *fleets.reference));
+    table.AddColumn({"slow_server_requests"}, std::move(slow));
   }
   return table;
 }
 
 absl::Status CheckOptions(const AblationOptions& o) {
-  if (o.frames < 1) return absl::InvalidArgumentError("frames must be >= 1");
-  if (o.width < 16 || o.height < 16) return absl::InvalidArgumentError("video too small");
   if (!(o.uncertain_share >= 0 && o.uncertain_share <= 1)) {
     return absl::InvalidArgumentError("uncertain_share must be in [0, 1]");
   }
   if (o.tables.empty()) return absl::InvalidArgumentError("choose at least one table");
   for (const std::string& name : o.tables) DNS_RETURN_IF_ERROR(FindTable(name).status());
-  if (o.scratch_dir.empty()) return absl::InvalidArgumentError("scratch_dir must be set");
   return absl::OkStatus();
-}
-
-const cascade::StageReport& Stage(const AblationTable& t, const AblationRow& row) {
-  static const cascade::StageReport kNone;
-  const cascade::StageReport* s = FindStageReport(row.run.report, t.stage);
-  return s == nullptr ? kNone : *s;
-}
-
-std::string Note(const AblationRow& row, const cascade::StageReport& s) {
-  if (row.slow_server_requests < 0) return "";
-  return fmt::format("slow server {} ({:.0f}%)", row.slow_server_requests,
-                     s.requests > 0 ? 100.0 * row.slow_server_requests / s.requests : 0);
-}
-
-Json LatencyJson(const cascade::LatencySummary& l) {
-  return {{"count", l.count},
-          {"p50_ms", l.p50_ms},
-          {"p90_ms", l.p90_ms},
-          {"p99_ms", l.p99_ms},
-          {"max_ms", l.max_ms}};
 }
 
 }  // namespace
 
-absl::StatusOr<AblationResult> RunAblationBench(const AblationOptions& o) {
+absl::StatusOr<ScenarioResult> RunAblationBench(const AblationOptions& o, const ScenarioEnv& env) {
   DNS_RETURN_IF_ERROR(CheckOptions(o));
-  const Clock::TimePoint start = Clock::Real()->Now();
-  Report(o.progress, fmt::format("ablations: rendering a {}x{} synthetic video of {} frames",
-                                 o.width, o.height, o.frames));
+  env.Progress(fmt::format("ablations: rendering a {}x{} synthetic video of {} frames",
+                           o.size.width, o.size.height, o.size.frames));
   DNS_ASSIGN_OR_RETURN(ReplayWorkload w,
-                       PrepareReplayWorkload({.frames = o.frames,
-                                              .width = o.width,
-                                              .height = o.height,
-                                              .uncertain_share = o.uncertain_share,
-                                              .object_name = kObject},
-                                             o.scratch_dir + "/workload"));
-  AblationResult result;
-  result.video = w.video;
-  result.width = w.width;
-  result.height = w.height;
-  result.frames = w.frames;
+                       PrepareReplayWorkload({.size = o.size, .uncertain_share = o.uncertain_share},
+                                             env.scratch_dir + "/workload"));
+  ScenarioResult r{.scenario = "ablations", .title = "Ablations"};
+  r.setup = {fmt::format("{} frames of {} ({}x{}), difference detector off, everything on "
+                         "127.0.0.1 without emulated delay",
+                         w.size.frames, w.video, w.size.width, w.size.height)};
   for (const std::string& name : o.tables) {
     DNS_ASSIGN_OR_RETURN(TableSpec spec, FindTable(name));
-    DNS_ASSIGN_OR_RETURN(AblationTable table, RunTable(o, w, spec));
-    result.tables.push_back(std::move(table));
+    DNS_ASSIGN_OR_RETURN(Table table, RunAblation(o, env, w, spec, &r.checks));
+    r.tables.push_back(std::move(table));
   }
-  result.total_seconds = SecondsBetween(start, Clock::Real()->Now());
-  return result;
-}
-
-std::string FormatAblationBench(const AblationResult& r) {
-  std::string out = fmt::format(
-      "{} frames of {} ({}x{}), difference detector off, everything on 127.0.0.1 without "
-      "emulated delay\n",
-      r.frames, r.video, r.width, r.height);
-  for (const AblationTable& t : r.tables) {
-    out += fmt::format("\n[{}] {}\n", t.name, t.setup);
-    out += fmt::format("{:<22} {:>7} {:>9} {:>9} {:>8} {:>9} {:>8} {:>8} {:>10}  {}\n", "variant",
-                       "wall s", "frames/s", t.stage == "reference" ? "ref req" : "spec req",
-                       "fr/req", "MB sent", "p50 ms", "p99 ms", "e2e p99 ms", "");
-    for (const AblationRow& row : t.rows) {
-      const cascade::StageReport& s = Stage(t, row);
-      out += fmt::format(
-          "{:<22} {:>7.2f} {:>9.1f} {:>9} {:>8.2f} {:>9.1f} {:>8.2f} {:>8.2f} {:>10.1f}  {}\n",
-          row.variant, row.run.wall_seconds, row.run.frames_per_second, s.requests,
-          s.requests > 0 ? static_cast<double>(s.frames) / s.requests : 0, s.bytes_sent / 1e6,
-          s.latency.p50_ms, s.latency.p99_ms, row.run.report.end_to_end_latency.p99_ms,
-          Note(row, s));
-    }
-    for (const AblationRow& row : t.rows) {
-      for (const std::string& c : row.run.checks) {
-        out += fmt::format("CHECK FAILED ({} / {}): {}\n", t.name, row.variant, c);
-      }
-    }
-  }
-  out +=
-      "\ncolumns: requests, frames per request, bytes sent and request latency (submit to "
-      "result) of the table's stage; e2e = decode to row, every frame\n";
-  return out;
-}
-
-std::string AblationBenchCsv(const AblationResult& r) {
-  std::string out =
-      "table,variant,frames,wall_seconds,frames_per_second,stage,requests,stage_frames,"
-      "bytes_sent,p50_ms,p90_ms,p99_ms,max_ms,e2e_p50_ms,e2e_p99_ms,slow_server_requests\n";
-  for (const AblationTable& t : r.tables) {
-    for (const AblationRow& row : t.rows) {
-      const cascade::StageReport& s = Stage(t, row);
-      const cascade::LatencySummary& e2e = row.run.report.end_to_end_latency;
-      out += fmt::format(
-          "{},\"{}\",{},{:.4f},{:.2f},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{}\n",
-          t.name, row.variant, row.run.frames, row.run.wall_seconds, row.run.frames_per_second,
-          t.stage, s.requests, s.frames, s.bytes_sent, s.latency.p50_ms, s.latency.p90_ms,
-          s.latency.p99_ms, s.latency.max_ms, e2e.p50_ms, e2e.p99_ms, row.slow_server_requests);
-    }
-  }
-  return out;
-}
-
-std::string AblationBenchJson(const AblationResult& r) {
-  Json tables = Json::array();
-  for (const AblationTable& t : r.tables) {
-    Json rows = Json::array();
-    for (const AblationRow& row : t.rows) {
-      const cascade::StageReport& s = Stage(t, row);
-      Json j = {{"variant", row.variant},
-                {"frames", row.run.frames},
-                {"wall_seconds", row.run.wall_seconds},
-                {"frames_per_second", row.run.frames_per_second},
-                {"cpu_seconds", row.run.cpu_seconds},
-                {"requests", s.requests},
-                {"stage_frames", s.frames},
-                {"bytes_sent", s.bytes_sent},
-                {"latency", LatencyJson(s.latency)},
-                {"end_to_end_latency", LatencyJson(row.run.report.end_to_end_latency)},
-                {"report", Json::parse(cascade::ReportToJson(row.run.report))},
-                {"checks", row.run.checks}};
-      if (row.slow_server_requests >= 0) j["slow_server_requests"] = row.slow_server_requests;
-      rows.push_back(std::move(j));
-    }
-    tables.push_back({{"name", t.name}, {"setup", t.setup}, {"stage", t.stage}, {"rows", rows}});
-  }
-  Json j = {{"video", r.video},   {"width", r.width}, {"height", r.height},
-            {"frames", r.frames}, {"tables", tables}, {"total_seconds", r.total_seconds}};
-  return j.dump(2) + "\n";
+  r.notes = {"columns: requests, frames per request, bytes sent and request latency (submit to "
+             "result) of the table's stage; e2e = decode to row, every frame"};
+  return r;
 }
 
 }  // namespace dnoscope::bench

@@ -17,71 +17,39 @@
 //  payload   reference payload raw (KServe binary) vs JPEG q90 vs PNG vs raw
 //            in KServe JSON; reference servers cost nothing, so the bytes and
 //            the encoding set the pace.
-//  window    AsyncCascadeOptions::max_model_frames 1, 4, 16, 64 (frames in
+//  window    CascadeOptions::max_model_frames 1, 4, 16, 64 (frames in
 //            the model stages at once), then at 64 the per-server in-flight
 //            limit (LoadBalancerOptions::max_in_flight_per_endpoint) 1 and 4.
 //
 // Thread-safety: RunAblationBench blocks; call it from one thread.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "bench/distributed_bench.h"
+#include "bench/scenario.h"
+#include "bench/workload.h"
 
 namespace dnoscope::bench {
 
 struct AblationOptions {
-  // Frames of the synthetic video each run processes.
-  int64_t frames = 600;
-  // Synthetic video size (sets the reference payload).
-  int width = 640;
-  int height = 360;
+  // The synthetic video each run processes (its size sets the reference
+  // payload).
+  VideoSize size{600, 640, 360};
   // Share of frames sent on to the reference.
   double uncertain_share = 0.5;
   // Which tables, in order: "balance", "batching", "payload", "window".
   std::vector<std::string> tables = {"balance", "batching", "payload", "window"};
-  std::string scratch_dir;
-  BenchProgress progress;
 };
 
-struct AblationRow {
-  // What this row changes, e.g. "p2c", "max_batch 8", "jpeg q90".
-  std::string variant;
-  CascadeRunStats run;
-  // Requests the slow server got ("balance" only; -1 otherwise).
-  int64_t slow_server_requests = -1;
-};
-
-struct AblationTable {
-  // "balance", "batching", "payload" or "window".
-  std::string name;
-  // One line on what is fixed in this table.
-  std::string setup;
-  // The stage the table looks at: "specialized" or "reference".
-  std::string stage;
-  std::vector<AblationRow> rows;
-};
-
-struct AblationResult {
-  std::string video;
-  int width = 0;
-  int height = 0;
-  int64_t frames = 0;
-  std::vector<AblationTable> tables;
-  // Wall time of the whole scenario, workload preparation included.
-  double total_seconds = 0;
-};
-
-// InvalidArgument for bad options or an unknown table name; errors
-// preparing the workload, starting the servers or from a run.
-absl::StatusOr<AblationResult> RunAblationBench(const AblationOptions& options);
-
-// Plain-text tables, CSV (header + one line per row of every table) and JSON.
-std::string FormatAblationBench(const AblationResult& result);
-std::string AblationBenchCsv(const AblationResult& result);
-std::string AblationBenchJson(const AblationResult& result);
+// One table per ablation, "ablations_<name>": one row per variant with the
+// wall time, frames/s and the requests, frames per request, MB sent and
+// latency p50/p99 of the stage the ablation is about, and the end-to-end
+// p99 (balance: also the requests of the slow server). InvalidArgument for
+// bad options or an unknown table name; errors preparing the workload,
+// starting the servers or from a run.
+absl::StatusOr<ScenarioResult> RunAblationBench(const AblationOptions& options,
+                                                const ScenarioEnv& env);
 
 }  // namespace dnoscope::bench

@@ -10,6 +10,9 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "bench/render.h"
+#include "common/file.h"
+#include "common/status_macros.h"
 #include "fmt/format.h"
 
 namespace dnoscope::bench {
@@ -141,13 +144,8 @@ absl::StatusOr<std::string> RenderPlot(const PlotSpec& spec, const std::string& 
     }
   }
   const std::string stem = dir + "/" + spec.name;
-  {
-    std::ofstream out(stem + ".dat", std::ios::trunc);
-    out << data.str();
-    std::ofstream script(stem + ".gp", std::ios::trunc);
-    script << GnuplotScript(spec, stem + ".dat", stem);
-    if (!out || !script) return absl::InternalError(fmt::format("cannot write {}.dat/.gp", stem));
-  }
+  DNS_RETURN_IF_ERROR(WriteFile(stem + ".dat", data.str()));
+  DNS_RETURN_IF_ERROR(WriteFile(stem + ".gp", GnuplotScript(spec, stem + ".dat", stem)));
   if (Run("command -v gnuplot").first != 0) {
     return absl::FailedPreconditionError(
         "gnuplot is not installed (Debian: gnuplot-nox); data and script kept as " + spec.name +
@@ -167,25 +165,14 @@ void ReportBuilder::AddSection(const std::string& heading, const std::string& ma
   sections_.emplace_back(heading, markdown);
 }
 
-void ReportBuilder::AddPlot(const PlotSpec& spec, const std::string& dir) {
-  if (sections_.empty()) sections_.emplace_back(spec.title, "");
-  std::string& body = sections_.back().second;
-  absl::StatusOr<std::string> svg = RenderPlot(spec, dir);
-  if (svg.ok()) {
-    body += fmt::format("\n![{}]({})\n", spec.title, *svg);
-  } else {
-    body += fmt::format("\n*Plot \"{}\" not rendered: {}*\n", spec.title,
-                        std::string(svg.status().message()));
-  }
-}
-
 std::string ReportBuilder::Markdown() const {
   std::string md = fmt::format("# {}\n\n", title_);
-  md += MarkdownTable({"", ""}, {{"date", machine_.date},
-                                 {"machine", fmt::format("{} cores, {}", machine_.cores,
-                                                         machine_.cpu_model)},
-                                 {"build", machine_.build_type},
-                                 {"command", "`" + machine_.command + "`"}});
+  Table machine{.columns = {{""}, {""}}};
+  machine.AddRow({"date", machine_.date});
+  machine.AddRow({"machine", fmt::format("{} cores, {}", machine_.cores, machine_.cpu_model)});
+  machine.AddRow({"build", machine_.build_type});
+  machine.AddRow({"command", "`" + machine_.command + "`"});
+  md += TableMarkdown(machine);
   if (machine_.build_type != "Release") {
     md += "\n**Warning: not an optimised build; the figures are not meaningful.**\n";
   }
@@ -194,24 +181,7 @@ std::string ReportBuilder::Markdown() const {
 }
 
 absl::Status ReportBuilder::Write(const std::string& dir) const {
-  const std::string path = dir + "/REPORT.md";
-  std::ofstream out(path, std::ios::trunc);
-  out << Markdown();
-  if (!out) return absl::InternalError(fmt::format("cannot write '{}'", path));
-  return absl::OkStatus();
-}
-
-std::string MarkdownTable(const std::vector<std::string>& header,
-                          const std::vector<std::vector<std::string>>& rows) {
-  auto line = [](const std::vector<std::string>& cells) {
-    std::string s = "|";
-    for (const std::string& c : cells) s += " " + c + " |";
-    return s + "\n";
-  };
-  std::string md = line(header);
-  md += line(std::vector<std::string>(header.size(), "---"));
-  for (const auto& r : rows) md += line(r);
-  return md;
+  return WriteFile(dir + "/REPORT.md", Markdown());
 }
 
 }  // namespace dnoscope::bench

@@ -1,6 +1,6 @@
 // The human side of `dnoscope bench`: plots made with gnuplot and a
-// REPORT.md that shows each scenario's tables and plots together with the
-// machine (cores, CPU model, build type) and the exact command.
+// REPORT.md that shows each scenario's section (bench/render.h) together
+// with the machine (cores, CPU model, build type) and the exact command.
 //
 // Plots: each PlotSpec becomes <name>.dat and <name>.gp in the output
 // directory, and gnuplot (Debian gnuplot-nox) renders <name>.svg and
@@ -70,11 +70,8 @@ absl::StatusOr<std::string> RenderPlot(const PlotSpec& spec, const std::string& 
 class ReportBuilder {
  public:
   ReportBuilder(std::string title, MachineInfo machine);
-  // A "## heading" with free markdown (tables, sentences).
+  // A "## heading" with free markdown (tables, sentences, images).
   void AddSection(const std::string& heading, const std::string& markdown);
-  // Renders `spec` into `dir` and adds the image to the last section (or a
-  // note that it could not be rendered, and why).
-  void AddPlot(const PlotSpec& spec, const std::string& dir);
   std::string Markdown() const;
   // Writes dir/REPORT.md.
   absl::Status Write(const std::string& dir) const;
@@ -84,9 +81,5 @@ class ReportBuilder {
   MachineInfo machine_;
   std::vector<std::pair<std::string, std::string>> sections_;
 };
-
-// A markdown table from a header row and rows of cells.
-std::string MarkdownTable(const std::vector<std::string>& header,
-                          const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace dnoscope::bench

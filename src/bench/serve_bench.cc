@@ -7,35 +7,22 @@
 
 #include "absl/status/status.h"
 #include "client/load_generator.h"
+#include "common/file.h"
 #include "common/status_macros.h"
+#include "emulation/model_server.h"
 #include "fmt/format.h"
 #include "models/backends/identity.h"
 #include "models/model_repository.h"
-#include "nlohmann/json.hpp"
 #include "protocol/kserve.h"
-#include "serving/http/server.h"
-#include "serving/metrics.h"
-#include "serving/inference_service.h"
-#include "serving/model_manager.h"
-#include "serving/rest/rest_handler.h"
 #include "train/onnx_export.h"
 #include "train/trained_model.h"
 
 namespace dnoscope::bench {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr char kTrivial[] = "trivial";
 constexpr char kSpecialized[] = "specialized";
 constexpr int kTrivialElements = 16;
-
-absl::Status WriteText(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out) return absl::InternalError(fmt::format("cannot write '{}'", path.string()));
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::string> SpecializedOnnx(const ServeBenchOptions& options) {
   if (options.specialized_model.empty()) {
@@ -50,26 +37,23 @@ absl::StatusOr<std::string> SpecializedOnnx(const ServeBenchOptions& options) {
 }
 
 // <scratch>/repo with "trivial" (identity FP32) and "specialized" (the CNN).
-absl::StatusOr<std::string> BuildRepository(const ServeBenchOptions& options) {
-  const fs::path root = fs::path(options.scratch_dir) / "repo";
-  std::error_code ec;
-  fs::create_directories(root / kTrivial / "1", ec);
-  fs::create_directories(root / kSpecialized / "1", ec);
-  if (ec) return absl::InternalError(fmt::format("cannot create '{}': {}", root.string(), ec.message()));
-  const std::string batching = fmt::format(
-      R"("max_batch_size": {}, "dynamic_batching": {{"max_queue_delay_us": {}}})",
-      options.max_batch_size, options.max_queue_delay_us);
-  DNS_RETURN_IF_ERROR(WriteText(root / kTrivial / "config.json",
-                                fmt::format(R"({{"backend": "identity", "max_batch_size": {}}})",
-                                            options.max_batch_size)));
-  DNS_RETURN_IF_ERROR(WriteText(
-      root / kSpecialized / "config.json",
+absl::StatusOr<std::string> BuildRepository(const ServeBenchOptions& options,
+                                            const std::string& scratch) {
+  const std::string root = scratch + "/repo";
+  std::error_code ec;  // a missing folder fails the model's load, which says why
+  std::filesystem::create_directories(fmt::format("{}/{}/1", root, kTrivial), ec);
+  DNS_RETURN_IF_ERROR(WriteFile(
+      fmt::format("{}/{}/config.json", root, kTrivial),
+      fmt::format(R"({{"backend": "identity", "max_batch_size": {}}})", options.max_batch_size)));
+  DNS_RETURN_IF_ERROR(WriteFile(
+      fmt::format("{}/{}/config.json", root, kSpecialized),
       fmt::format(R"({{"backend": "opencv_dnn", "kind": "classifier",
-                      "files": {{"model": "model.onnx"}}, {}}})",
-                  batching)));
+                      "files": {{"model": "model.onnx"}}, "max_batch_size": {},
+                      "dynamic_batching": {{"max_queue_delay_us": {}}}}})",
+                  options.max_batch_size, options.max_queue_delay_us)));
   DNS_ASSIGN_OR_RETURN(std::string onnx, SpecializedOnnx(options));
-  DNS_RETURN_IF_ERROR(WriteText(root / kSpecialized / "1" / "model.onnx", onnx));
-  return root.string();
+  DNS_RETURN_IF_ERROR(WriteFile(fmt::format("{}/{}/1/model.onnx", root, kSpecialized), onnx));
+  return root;
 }
 
 // One request body per (model, protocol), sent unchanged every time.
@@ -116,30 +100,35 @@ absl::StatusOr<std::vector<Workload>> MakeWorkloads(const models::ModelMetadata&
   return workloads;
 }
 
-absl::StatusOr<ServeBenchRow> RunCell(const ServeBenchOptions& options, const Workload& w,
-                                      int port, int concurrency) {
+Table ServeTable() {
+  return {.name = "serve",
+          .title = "one row per model, protocol and client concurrency (closed loop)",
+          .columns = {{"model"}, {"protocol"}, {"concurrency"}, {"rate", "req/s", 0},
+                      {"p50", "ms", 2}, {"p90", "ms", 2}, {"p99", "ms", 2}, {"requests"},
+                      {"errors"}}};
+}
+
+// Runs one cell and adds its row to `table`; returns the row's requests/s.
+absl::StatusOr<double> RunCell(const ServeBenchOptions& options, const Workload& w,
+                               const client::Endpoint& endpoint, int concurrency, Table& table,
+                               const ScenarioEnv& env) {
   client::LoadOptions load;
-  load.endpoint = {"127.0.0.1", port};
+  load.endpoint = endpoint;
   load.concurrency = concurrency;
   load.duration = options.duration;
   load.warmup = options.warmup;
   load.io_threads = options.client_io_threads;
   DNS_ASSIGN_OR_RETURN(client::LoadResult r,
                        client::RunClosedLoop(load, [&w](int64_t) { return w.call; }));
-  ServeBenchRow row;
-  row.model = w.model;
-  row.protocol = w.protocol;
-  row.concurrency = concurrency;
-  row.requests = r.requests;
-  row.errors = r.errors;
-  row.first_error = r.first_error;
   // Only successful requests count as throughput.
-  row.requests_per_second = r.seconds > 0 ? (r.requests - r.errors) / r.seconds : 0;
-  row.items_per_second = row.requests_per_second;
-  row.p50_ms = r.latency.Percentile(50) / 1000;
-  row.p90_ms = r.latency.Percentile(90) / 1000;
-  row.p99_ms = r.latency.Percentile(99) / 1000;
-  return row;
+  const double rate = r.seconds > 0 ? (r.requests - r.errors) / r.seconds : 0;
+  const double p50 = r.latency.Percentile(50) / 1000, p99 = r.latency.Percentile(99) / 1000;
+  table.AddRow({w.model, w.protocol, int64_t{concurrency}, rate, p50,
+                r.latency.Percentile(90) / 1000, p99, r.requests, r.errors});
+  env.Progress(fmt::format("{}/{} c={}: {:.0f} req/s, p50 {:.2f} ms, p99 {:.2f} ms{}", w.model,
+                           w.protocol, concurrency, rate, p50, p99,
+                           r.errors ? fmt::format(", {} errors ({})", r.errors, r.first_error) : ""));
+  return rate;
 }
 
 // The CNN in this process: batches of `batch` frames for `duration`.
@@ -173,123 +162,70 @@ absl::Status CheckOptions(const ServeBenchOptions& o) {
       std::any_of(o.concurrency.begin(), o.concurrency.end(), [](int c) { return c < 1; })) {
     return absl::InvalidArgumentError("concurrency levels must be >= 1");
   }
-  if (o.duration.count() <= 0 || o.scratch_dir.empty() || o.max_batch_size < 1) {
-    return absl::InvalidArgumentError("duration, scratch_dir and max_batch_size must be set");
+  if (o.duration.count() <= 0 || o.max_batch_size < 1) {
+    return absl::InvalidArgumentError("duration and max_batch_size must be positive");
   }
   return absl::OkStatus();
 }
 
-void Summarize(ServeBenchResult& result) {
-  for (const ServeBenchRow& row : result.rows) {
-    if (row.model == kSpecialized && row.protocol == "binary") {
-      result.served_binary_frames_per_second =
-          std::max(result.served_binary_frames_per_second, row.items_per_second);
-    }
-    if (row.model == kTrivial) {
-      result.trivial_requests_per_second =
-          std::max(result.trivial_requests_per_second, row.requests_per_second);
+// Best rate per (model, protocol) of `table`.
+double Best(const Table& table, const std::string& model, const std::string& protocol) {
+  double best = 0;
+  for (size_t i = 0; i < table.rows.size(); ++i) {
+    if (std::get<std::string>(table.rows[i][0]) == model &&
+        (protocol.empty() || std::get<std::string>(table.rows[i][1]) == protocol)) {
+      best = std::max(best, table.Number(i, "rate").value_or(0));
     }
   }
-  if (result.in_process_frames_per_second > 0) {
-    result.served_over_in_process =
-        result.served_binary_frames_per_second / result.in_process_frames_per_second;
-  }
+  return best;
+}
+
+Table ServeFigures(const Table& serve, double in_process, int batch) {
+  const double served = Best(serve, kSpecialized, "binary");
+  const double ratio = in_process > 0 ? served / in_process : 0;
+  const double trivial = Best(serve, kTrivial, "");
+  Table t = FigureTable("serve_figures", "the CNN served vs in process, and the trivial model");
+  AddFigure(t, "cnn_in_process", in_process, "frames/s");
+  AddFigure(t, "cnn_served_binary_best", served, "frames/s");
+  AddFigure(t, "served_over_in_process", ratio, "", ">= 0.70", ratio >= 0.7);
+  AddFigure(t, "trivial_best", trivial, "req/s", ">= 10000", trivial >= 10000);
+  t.notes.push_back(fmt::format(
+      "cnn_in_process: OpenCV DNN in this process, batches of {}, one thread", batch));
+  return t;
 }
 
 }  // namespace
 
-absl::StatusOr<ServeBenchResult> RunServeBench(const ServeBenchOptions& options) {
+absl::StatusOr<ScenarioResult> RunServeBench(const ServeBenchOptions& options,
+                                             const ScenarioEnv& env) {
   DNS_RETURN_IF_ERROR(CheckOptions(options));
-  DNS_ASSIGN_OR_RETURN(std::string repository, BuildRepository(options));
-  serving::MetricsRegistry metrics;
-  serving::ModelManagerOptions manager_options;
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<serving::ModelManager> models,
-                       serving::ModelManager::Create(repository, manager_options, &metrics));
-  DNS_ASSIGN_OR_RETURN(const serving::ServedModel* cnn, models->Find(kSpecialized));
-  DNS_ASSIGN_OR_RETURN(const serving::ServedVersion* cnn_version, cnn->Resolve(-1));
-  DNS_ASSIGN_OR_RETURN(std::vector<Workload> workloads, MakeWorkloads(cnn_version->metadata));
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<serving::InferenceService> service,
-                       serving::InferenceService::Create({}, models.get()));
-  serving::rest::RestHandler handler(service.get());
-  serving::http::HttpServerOptions http;
-  http.port = 0;
-  http.io_threads = options.server_io_threads;
-  DNS_ASSIGN_OR_RETURN(
-      std::unique_ptr<serving::http::HttpServer> server,
-      serving::http::HttpServer::Start(http, [&handler](serving::http::HttpRequest request,
-                                                        serving::http::Responder respond) {
-        handler.Handle(std::move(request), std::move(respond));
-      }));
-  ServeBenchResult result;
-  for (const Workload& w : workloads) {
-    for (int concurrency : options.concurrency) {
-      DNS_ASSIGN_OR_RETURN(ServeBenchRow row, RunCell(options, w, server->port(), concurrency));
-      if (options.progress) {
-        options.progress(fmt::format("{}/{} c={}: {:.0f} req/s, p50 {:.2f} ms, p99 {:.2f} ms{}",
-                                     row.model, row.protocol, concurrency,
-                                     row.requests_per_second, row.p50_ms, row.p99_ms,
-                                     row.errors ? fmt::format(", {} errors ({})", row.errors,
-                                                              row.first_error)
-                                                : ""));
+  DNS_ASSIGN_OR_RETURN(std::string repository, BuildRepository(options, env.scratch_dir));
+  Table serve = ServeTable();
+  {
+    DNS_ASSIGN_OR_RETURN(auto server, emulation::ModelServer::Start(
+                                          repository, {.io_threads = options.server_io_threads}));
+    DNS_ASSIGN_OR_RETURN(const serving::ServedModel* cnn, server->models().Find(kSpecialized));
+    DNS_ASSIGN_OR_RETURN(const serving::ServedVersion* version, cnn->Resolve(-1));
+    DNS_ASSIGN_OR_RETURN(std::vector<Workload> workloads, MakeWorkloads(version->metadata));
+    for (const Workload& w : workloads) {
+      for (int concurrency : options.concurrency) {
+        DNS_RETURN_IF_ERROR(
+            RunCell(options, w, server->endpoint(), concurrency, serve, env).status());
       }
-      result.rows.push_back(std::move(row));
     }
   }
-  server->Shutdown();
-  models->Shutdown();
-  result.in_process_batch = options.max_batch_size;
-  DNS_ASSIGN_OR_RETURN(result.in_process_frames_per_second,
+  DNS_ASSIGN_OR_RETURN(const double in_process,
                        InProcessFramesPerSecond(repository, options.max_batch_size,
                                                 options.duration));
-  Summarize(result);
-  return result;
-}
-
-std::string FormatServeBench(const ServeBenchResult& result) {
-  std::string out = fmt::format("{:<12} {:<7} {:>5} {:>10} {:>9} {:>9} {:>9} {:>7}\n", "model",
-                                "proto", "conc", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors");
-  for (const ServeBenchRow& r : result.rows) {
-    out += fmt::format("{:<12} {:<7} {:>5} {:>10.0f} {:>9.2f} {:>9.2f} {:>9.2f} {:>7}\n", r.model,
-                       r.protocol, r.concurrency, r.requests_per_second, r.p50_ms, r.p90_ms,
-                       r.p99_ms, r.errors);
-  }
-  out += fmt::format(
-      "\nspecialized CNN in process (OpenCV DNN, batch {}): {:.0f} frames/s\n"
-      "specialized CNN served, binary protocol, best:   {:.0f} frames/s = {:.2f}x in-process "
-      "(goal >= 0.70x)\n"
-      "trivial model served, best:                      {:.0f} requests/s (goal >= 10,000)\n",
-      result.in_process_batch, result.in_process_frames_per_second,
-      result.served_binary_frames_per_second, result.served_over_in_process,
-      result.trivial_requests_per_second);
-  return out;
-}
-
-std::string ServeBenchCsv(const ServeBenchResult& result) {
-  std::string out = "model,protocol,concurrency,requests_per_second,p50_ms,p90_ms,p99_ms,requests,errors\n";
-  for (const ServeBenchRow& r : result.rows) {
-    out += fmt::format("{},{},{},{:.1f},{:.3f},{:.3f},{:.3f},{},{}\n", r.model, r.protocol,
-                       r.concurrency, r.requests_per_second, r.p50_ms, r.p90_ms, r.p99_ms,
-                       r.requests, r.errors);
-  }
-  return out;
-}
-
-std::string ServeBenchJson(const ServeBenchResult& result) {
-  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-  for (const ServeBenchRow& r : result.rows) {
-    rows.push_back({{"model", r.model}, {"protocol", r.protocol}, {"concurrency", r.concurrency},
-                    {"requests_per_second", r.requests_per_second}, {"p50_ms", r.p50_ms},
-                    {"p90_ms", r.p90_ms}, {"p99_ms", r.p99_ms}, {"requests", r.requests},
-                    {"errors", r.errors}});
-  }
-  nlohmann::ordered_json j = {
-      {"rows", rows},
-      {"in_process_frames_per_second", result.in_process_frames_per_second},
-      {"in_process_batch", result.in_process_batch},
-      {"served_binary_frames_per_second", result.served_binary_frames_per_second},
-      {"served_over_in_process", result.served_over_in_process},
-      {"trivial_requests_per_second", result.trivial_requests_per_second}};
-  return j.dump(2) + "\n";
+  ScenarioResult r{.scenario = "serve", .title = "Model server on loopback"};
+  r.setup = {fmt::format(
+      "server and closed-loop client in this process on 127.0.0.1 ({} server and {} client I/O "
+      "threads), {} ms per cell after {} ms warm-up; trivial = identity model (16 FP32), "
+      "specialized = the CNN (dynamic batching up to {}, {} us queue delay)",
+      options.server_io_threads, options.client_io_threads, options.duration.count(),
+      options.warmup.count(), options.max_batch_size, options.max_queue_delay_us)};
+  r.tables = {serve, ServeFigures(serve, in_process, options.max_batch_size)};
+  return r;
 }
 
 }  // namespace dnoscope::bench

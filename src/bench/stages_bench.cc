@@ -1,26 +1,25 @@
 #include "bench/stages_bench.h"
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <optional>
 
 #include "absl/status/status.h"
+#include "bench/distributed_bench.h"
+#include "bench/seed.h"
 #include "client/http_client.h"
 #include "client/remote_model.h"
 #include "client/remote_stage.h"
+#include "common/file.h"
 #include "common/histogram.h"
 #include "common/status_macros.h"
 #include "detect/difference_detector.h"
+#include "emulation/model_server.h"
 #include "fmt/format.h"
 #include "models/model.h"
 #include "models/model_repository.h"
 #include "nlohmann/json.hpp"
-#include "serving/http/server.h"
-#include "serving/metrics.h"
-#include "serving/inference_service.h"
-#include "serving/model_manager.h"
-#include "serving/rest/rest_handler.h"
 #include "train/onnx_export.h"
 #include "train/trained_model.h"
 #include "video/frame_source.h"
@@ -33,35 +32,29 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-// The seed's section 4.4.1, seconds.
-constexpr double kSeedDifference = 0.013;
-constexpr double kSeedSpecialized = 0.026;
-constexpr double kSeedReference = 4.26;
-constexpr double kSeedNetwork = 0.2;
-
 constexpr int kWarmup = 3;
 
-void Report(const BenchProgress& progress, const std::string& line) {
-  if (progress) progress(line);
-}
+// What one measurement is: the stage, the model, where it ran, the seed's
+// figure for the stage.
+struct Subject {
+  std::string stage;
+  std::string model;
+  std::string where;
+  double seed_seconds = 0;
+};
 
-StageLatencyRow Row(std::string stage, std::string model, std::string where, double seed_seconds) {
-  StageLatencyRow row;
-  row.stage = std::move(stage);
-  row.model = std::move(model);
-  row.where = std::move(where);
-  row.seed_seconds = seed_seconds;
-  return row;
-}
-
-absl::Status WriteText(const fs::path& path, const std::string& text) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out) return absl::InternalError(fmt::format("cannot write '{}'", path.string()));
-  return absl::OkStatus();
-}
+// The measurements and what the run noticed.
+struct Measured {
+  Table table{.name = "stages",
+              .title = "one row per measurement, one request at a time",
+              .columns = {{"stage"}, {"model"}, {"where"}, {"count"}, {"p50", "ms", 4},
+                          {"p99", "ms", 4}, {"mean", "ms", 4}, {"seed", "ms", 1},
+                          {"seed_over_p50", "", 1}}};
+  std::string frame_source;
+  int width = 0;
+  int height = 0;
+  std::vector<std::string> notes;
+};
 
 // Keeps the first and the last of the frames offered.
 void KeepFirstAndLast(const cv::Mat& frame, std::vector<cv::Mat>& frames) {
@@ -86,17 +79,15 @@ std::vector<cv::Mat> VideoFrames(const std::string& path) {
   return frames;
 }
 
-// Two distinct frames of the video, or of a synthetic 640x360 scene.
-absl::StatusOr<std::vector<cv::Mat>> LoadFrames(const StagesBenchOptions& o,
-                                                StagesBenchResult& result) {
-  std::vector<cv::Mat> frames;
-  if (!o.video.empty()) {
-    frames = VideoFrames(o.video);
-    if (frames.empty()) {
-      result.notes.push_back(fmt::format("'{}' not readable: synthetic frames used", o.video));
-    }
+// Two distinct frames of the person clip, or of a synthetic 640x360 scene.
+absl::StatusOr<std::vector<cv::Mat>> LoadFrames(const StagesBenchOptions& o, Measured& result) {
+  const std::string video =
+      (fs::path(o.data_dir) / "videos" / "one-by-one-person-detection.mp4").string();
+  std::vector<cv::Mat> frames = VideoFrames(video);
+  if (frames.empty()) {
+    result.notes.push_back(fmt::format("'{}' not readable: synthetic frames used", video));
   }
-  result.frame_source = frames.empty() ? "synthetic" : o.video;
+  result.frame_source = frames.empty() ? "synthetic" : video;
   if (frames.empty()) {
     DNS_ASSIGN_OR_RETURN(std::unique_ptr<video::SyntheticScene> scene,
                          video::SyntheticScene::Create({.frames = 30, .object_rate = 0.2}));
@@ -109,17 +100,13 @@ absl::StatusOr<std::vector<cv::Mat>> LoadFrames(const StagesBenchOptions& o,
   return frames;
 }
 
-// Yolo-Fastest's files in `dir`, or empty (with a note) when incomplete.
+// Yolo-Fastest's files in the data folder, or none (with a note) when incomplete.
 struct YoloFiles {
   std::string cfg, weights, names;
 };
 
-std::optional<YoloFiles> FindYolo(const StagesBenchOptions& o, StagesBenchResult& result) {
-  if (o.yolo_dir.empty()) {
-    result.notes.push_back("Yolo-Fastest skipped: no folder given");
-    return std::nullopt;
-  }
-  const fs::path dir = fs::absolute(o.yolo_dir);
+std::optional<YoloFiles> FindYolo(const StagesBenchOptions& o, Measured& result) {
+  const fs::path dir = fs::absolute(o.data_dir) / "models" / "yolo-fastest-1.1";
   YoloFiles f{(dir / "yolo-fastest-1.1.cfg").string(), (dir / "yolo-fastest-1.1.weights").string(),
               (dir / "coco.names").string()};
   for (const std::string& path : {f.cfg, f.weights, f.names}) {
@@ -136,63 +123,29 @@ std::optional<YoloFiles> FindYolo(const StagesBenchOptions& o, StagesBenchResult
 absl::StatusOr<std::string> BuildRepository(const std::string& scratch,
                                             const std::optional<YoloFiles>& yolo) {
   const fs::path root = fs::path(scratch) / "repo";
-  DNS_RETURN_IF_ERROR(WriteText(root / "spec" / "config.json",
+  DNS_RETURN_IF_ERROR(WriteFile((root / "spec" / "config.json").string(),
                                 R"({"backend": "opencv_dnn", "kind": "classifier",
                                     "files": {"model": "model.onnx"}})"));
   DNS_ASSIGN_OR_RETURN(std::string onnx,
                        train::ExportOnnx(train::RandomTrainedModel({2, 32, 128}, 50, 50, 7)));
-  DNS_RETURN_IF_ERROR(WriteText(root / "spec" / "1" / "model.onnx", onnx));
-  DNS_RETURN_IF_ERROR(WriteText(root / "hog" / "config.json", R"({"backend": "hog"})"));
-  std::error_code ec;
+  DNS_RETURN_IF_ERROR(WriteFile((root / "spec" / "1" / "model.onnx").string(), onnx));
+  DNS_RETURN_IF_ERROR(WriteFile((root / "hog" / "config.json").string(), R"({"backend": "hog"})"));
+  std::error_code ec;  // a missing folder fails the model's load, which says why
   fs::create_directories(root / "hog" / "1", ec);
   if (yolo) {
     const Json config = {
         {"backend", "opencv_dnn"},
         {"files", {{"model", yolo->cfg}, {"weights", yolo->weights}, {"names", yolo->names}}}};
-    DNS_RETURN_IF_ERROR(WriteText(root / "yolo" / "config.json", config.dump(2)));
+    DNS_RETURN_IF_ERROR(WriteFile((root / "yolo" / "config.json").string(), config.dump(2)));
     fs::create_directories(root / "yolo" / "1", ec);
   }
-  if (ec)
-    return absl::InternalError(fmt::format("cannot create '{}': {}", root.string(), ec.message()));
   return root.string();
 }
 
-// A model server over `root` on 127.0.0.1, port 0.
-struct StageServer {
-  serving::MetricsRegistry metrics;
-  std::unique_ptr<serving::ModelManager> manager;
-  std::unique_ptr<serving::InferenceService> service;
-  std::unique_ptr<serving::rest::RestHandler> handler;
-  std::unique_ptr<serving::http::HttpServer> http;
-
-  ~StageServer() {
-    if (http) http->Shutdown();
-    if (manager) manager->Shutdown();
-  }
-  client::Endpoint endpoint() const { return {"127.0.0.1", http->port()}; }
-};
-
-absl::StatusOr<std::unique_ptr<StageServer>> StartServer(const std::string& root) {
-  auto s = std::make_unique<StageServer>();
-  DNS_ASSIGN_OR_RETURN(s->manager, serving::ModelManager::Create(root, {}, &s->metrics));
-  DNS_ASSIGN_OR_RETURN(s->service, serving::InferenceService::Create({}, s->manager.get()));
-  s->handler = std::make_unique<serving::rest::RestHandler>(s->service.get());
-  serving::http::HttpServerOptions options;
-  options.port = 0;
-  options.io_threads = 1;
-  serving::rest::RestHandler* handler = s->handler.get();
-  DNS_ASSIGN_OR_RETURN(s->http, serving::http::HttpServer::Start(
-                                    options, [handler](serving::http::HttpRequest request,
-                                                       serving::http::Responder respond) {
-                                      handler->Handle(std::move(request), std::move(respond));
-                                    }));
-  return s;
-}
-
 // Runs `call(i)` kWarmup times, then up to `repeats` times (or for
-// max_time_per_measurement) one after the other, and appends the row.
-absl::Status Measure(const StagesBenchOptions& o, StageLatencyRow row,
-                     const std::function<absl::Status(int)>& call, StagesBenchResult& result) {
+// max_time_per_measurement) one after the other, and adds the row.
+absl::Status Measure(const StagesBenchOptions& o, const ScenarioEnv& env, const Subject& subject,
+                     const std::function<absl::Status(int)>& call, Measured& result) {
   for (int i = 0; i < kWarmup; ++i) DNS_RETURN_IF_ERROR(call(i));
   LatencyHistogram h;
   const Clock::TimePoint start = Clock::Real()->Now();
@@ -203,18 +156,17 @@ absl::Status Measure(const StagesBenchOptions& o, StageLatencyRow row,
     h.Record(t1 - t0);
     if (t1 - start > o.max_time_per_measurement) break;
   }
-  row.count = h.count();
-  row.p50_ms = h.Percentile(50) / 1000;
-  row.p99_ms = h.Percentile(99) / 1000;
-  row.mean_ms = h.mean_us() / 1000;
-  Report(o.progress, fmt::format("stages {} {} {}: p50 {:.3f} ms over {}", row.stage, row.model,
-                                 row.where, row.p50_ms, row.count));
-  result.rows.push_back(std::move(row));
+  const double p50 = h.Percentile(50) / 1000;
+  result.table.AddRow({subject.stage, subject.model, subject.where, h.count(), p50,
+                       h.Percentile(99) / 1000, h.mean_us() / 1000, 1000 * subject.seed_seconds,
+                       p50 > 0 ? 1000 * subject.seed_seconds / p50 : 0.0});
+  env.Progress(fmt::format("stages {} {} {}: p50 {:.3f} ms over {}", subject.stage, subject.model,
+                           subject.where, p50, h.count()));
   return absl::OkStatus();
 }
 
-absl::Status MeasureDifference(const StagesBenchOptions& o, const std::vector<cv::Mat>& frames,
-                               StagesBenchResult& result) {
+absl::Status MeasureDifference(const StagesBenchOptions& o, const ScenarioEnv& env,
+                               const std::vector<cv::Mat>& frames, Measured& result) {
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<detect::DifferenceDetector> diff,
                        detect::DifferenceDetector::Create({}));
   const detect::DiffOptions& d = diff->options();
@@ -226,64 +178,49 @@ absl::Status MeasureDifference(const StagesBenchOptions& o, const std::vector<cv
   // Alternating frames: every frame is "changed" and becomes the anchor,
   // the costlier path.
   int64_t index = 0;
-  DNS_RETURN_IF_ERROR(Measure(
-      o, Row("difference", fmt::format("MSE {}x{}", d.width, d.height), "local", kSeedDifference),
-      [&](int i) {
-        diff->Process(index++, small[i % 2]);
-        return absl::OkStatus();
-      },
-      result));
+  const Subject mse{"difference", fmt::format("MSE {}x{}", d.width, d.height), "local",
+                    kSeedDifferenceSeconds};
+  DNS_RETURN_IF_ERROR(Measure(o, env, mse, [&](int i) {
+    diff->Process(index++, small[i % 2]);
+    return absl::OkStatus();
+  }, result));
   cv::Mat resized;
-  return Measure(
-      o,
-      Row("difference", fmt::format("resize {}x{} + MSE", frames[0].cols, frames[0].rows), "local",
-          kSeedDifference),
-      [&](int i) {
-        video::CropAndResize(frames[i % 2], std::nullopt, d.width, d.height,
-                             video::Interpolation::kArea, &resized);
-        diff->Process(index++, resized);
-        return absl::OkStatus();
-      },
-      result);
+  const Subject resize_mse{"difference",
+                           fmt::format("resize {}x{} + MSE", frames[0].cols, frames[0].rows),
+                           "local", kSeedDifferenceSeconds};
+  return Measure(o, env, resize_mse, [&](int i) {
+    video::CropAndResize(frames[i % 2], std::nullopt, d.width, d.height,
+                         video::Interpolation::kArea, &resized);
+    diff->Process(index++, resized);
+    return absl::OkStatus();
+  }, result);
 }
 
-// `model` (a repository name) in process and through `server`.
-absl::Status MeasureModel(const StagesBenchOptions& o, const models::ModelRepository& repo,
-                          const StageServer& server, const StageLatencyRow& row,
-                          const std::vector<std::vector<Tensor>>& inputs,
-                          StagesBenchResult& result) {
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> local, repo.Load(row.model));
-  StageLatencyRow local_row = row;
-  local_row.where = "local";
-  DNS_RETURN_IF_ERROR(Measure(
-      o, local_row, [&](int i) { return local->Infer(inputs[i % inputs.size()]).status(); },
-      result));
+// `subject.model` (a repository name) in process and through `server`.
+absl::Status MeasureModel(const StagesBenchOptions& o, const ScenarioEnv& env,
+                          const models::ModelRepository& repo,
+                          const emulation::ModelServer& server, Subject subject,
+                          const std::vector<std::vector<Tensor>>& inputs, Measured& result) {
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> local, repo.Load(subject.model));
+  subject.where = "local";
+  DNS_RETURN_IF_ERROR(Measure(o, env, subject, [&](int i) {
+    return local->Infer(inputs[i % inputs.size()]).status();
+  }, result));
   client::RemoteModelOptions remote_options;
-  remote_options.model = row.model;
+  remote_options.model = subject.model;
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<client::RemoteModel> remote,
                        client::ConnectRemoteStage({server.endpoint()}, remote_options));
-  StageLatencyRow remote_row = row;
-  remote_row.where = "remote";
-  return Measure(
-      o, remote_row, [&](int i) { return remote->Infer({inputs[i % inputs.size()]}).status(); },
-      result);
+  subject.where = "remote";
+  return Measure(o, env, subject, [&](int i) {
+    return remote->Infer({inputs[i % inputs.size()]}).status();
+  }, result);
 }
 
-absl::Status MeasureNetwork(const StagesBenchOptions& o, const StageServer& server,
-                            StagesBenchResult& result) {
+absl::Status MeasureNetwork(const StagesBenchOptions& o, const ScenarioEnv& env,
+                            const emulation::ModelServer& server, Measured& result) {
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<client::HttpClient> http, client::HttpClient::Create({}));
-  client::HttpCall call;
-  call.method = "GET";
-  call.target = "/v2/health/ready";
-  call.content_type.clear();
-  return Measure(
-      o, Row("network", "GET /v2/health/ready", "loopback", kSeedNetwork),
-      [&](int) -> absl::Status {
-        DNS_ASSIGN_OR_RETURN(client::HttpResult r, http->SendSync(server.endpoint(), call));
-        if (r.status != 200) return absl::UnavailableError("server not ready");
-        return absl::OkStatus();
-      },
-      result);
+  return Measure(o, env, {"network", "GET /v2/health/ready", "loopback", kSeedNetworkSeconds},
+                 [&](int) { return ReadyRoundTrip(*http, server.endpoint()); }, result);
 }
 
 std::vector<std::vector<Tensor>> ImageInputs(const std::vector<cv::Mat>& frames) {
@@ -304,83 +241,67 @@ std::vector<std::vector<Tensor>> CropInputs(const std::vector<cv::Mat>& frames,
   return inputs;
 }
 
-}  // namespace
-
-absl::StatusOr<StagesBenchResult> RunStagesBench(const StagesBenchOptions& o) {
-  if (o.repeats < 1 || o.scratch_dir.empty()) {
-    return absl::InvalidArgumentError("repeats >= 1 and a scratch_dir are needed");
+PlotSpec StagesPlot(const Table& t) {
+  PlotSpec plot{.name = "stages",
+                .title = "Single-request latency p50 (ms, log scale)",
+                .ylabel = "ms",
+                .log_y = true,
+                .style = "histogram"};
+  PlotSeries ours{.title = "dnoscope p50"}, seed{.title = "seed"};
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    plot.categories.push_back(fmt::format("{} {} {}", std::get<std::string>(t.rows[i][0]),
+                                          std::get<std::string>(t.rows[i][1]),
+                                          std::get<std::string>(t.rows[i][2])));
+    const double x = static_cast<double>(i);
+    ours.points.emplace_back(x, std::max(t.Number(i, "p50").value_or(0), 1e-4));
+    seed.points.emplace_back(x, std::max(t.Number(i, "seed").value_or(0), 1e-4));
   }
-  StagesBenchResult result;
-  DNS_ASSIGN_OR_RETURN(std::vector<cv::Mat> frames, LoadFrames(o, result));
-  DNS_RETURN_IF_ERROR(MeasureDifference(o, frames, result));
-  const std::optional<YoloFiles> yolo = FindYolo(o, result);
-  DNS_ASSIGN_OR_RETURN(std::string root, BuildRepository(o.scratch_dir, yolo));
+  plot.series = {ours, seed};
+  return plot;
+}
+
+// Every model: the CNN on a 50x50 crop, the references on full frames.
+absl::Status MeasureModels(const StagesBenchOptions& o, const ScenarioEnv& env,
+                           const std::vector<cv::Mat>& frames, bool yolo, const std::string& root,
+                           Measured& result) {
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::ModelRepository> repo,
                        models::ModelRepository::Open(root));
-  DNS_ASSIGN_OR_RETURN(std::unique_ptr<StageServer> server, StartServer(root));
+  DNS_ASSIGN_OR_RETURN(auto server, emulation::ModelServer::Start(root));
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> cnn, repo->Load("spec"));
   const std::vector<std::vector<Tensor>> crops = CropInputs(frames, cnn->metadata());
   cnn.reset();
-  DNS_RETURN_IF_ERROR(MeasureModel(
-      o, *repo, *server, Row("specialized", "spec", "", kSeedSpecialized), crops, result));
+  DNS_RETURN_IF_ERROR(MeasureModel(o, env, *repo, *server,
+                                   {"specialized", "spec", "", kSeedSpecializedSeconds}, crops, result));
   const std::vector<std::vector<Tensor>> images = ImageInputs(frames);
-  DNS_RETURN_IF_ERROR(
-      MeasureModel(o, *repo, *server, Row("reference", "hog", "", kSeedReference), images, result));
+  DNS_RETURN_IF_ERROR(MeasureModel(o, env, *repo, *server,
+                                   {"reference", "hog", "", kSeedReferenceSeconds}, images, result));
   if (yolo) {
-    DNS_RETURN_IF_ERROR(MeasureModel(o, *repo, *server,
-                                     Row("reference", "yolo", "", kSeedReference), images, result));
+    DNS_RETURN_IF_ERROR(MeasureModel(o, env, *repo, *server,
+                                     {"reference", "yolo", "", kSeedReferenceSeconds}, images, result));
   }
-  DNS_RETURN_IF_ERROR(MeasureNetwork(o, *server, result));
-  return result;
+  return MeasureNetwork(o, env, *server, result);
 }
 
-std::string FormatStagesBench(const StagesBenchResult& r) {
-  std::string out = fmt::format(
-      "frames: {} ({}x{}); one request at a time; remote = a model server in this process on "
-      "127.0.0.1 (KServe binary, raw pixels)\n"
-      "spec = NoScope CNN (2 conv x 32, dense 128, 50x50 input) with random weights; "
-      "yolo = Yolo-Fastest 1.1 (320x320)\n\n",
-      r.frame_source, r.width, r.height);
-  out +=
-      fmt::format("{:<12} {:<22} {:<9} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "stage",
-                  "model", "where", "count", "p50 ms", "p99 ms", "mean ms", "seed ms", "seed/p50");
-  for (const StageLatencyRow& row : r.rows) {
-    out += fmt::format(
-        "{:<12} {:<22} {:<9} {:>6} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.1f} {:>9.1f}x\n", row.stage,
-        row.model, row.where, row.count, row.p50_ms, row.p99_ms, row.mean_ms,
-        1000 * row.seed_seconds, row.p50_ms > 0 ? 1000 * row.seed_seconds / row.p50_ms : 0);
-  }
-  for (const std::string& note : r.notes) out += "note: " + note + "\n";
-  return out;
-}
+}  // namespace
 
-std::string StagesBenchCsv(const StagesBenchResult& r) {
-  std::string out = "stage,model,where,count,p50_ms,p99_ms,mean_ms,seed_ms\n";
-  for (const StageLatencyRow& row : r.rows) {
-    out += fmt::format("{},{},{},{},{:.4f},{:.4f},{:.4f},{:.1f}\n", row.stage, row.model, row.where,
-                       row.count, row.p50_ms, row.p99_ms, row.mean_ms, 1000 * row.seed_seconds);
-  }
-  return out;
-}
-
-std::string StagesBenchJson(const StagesBenchResult& r) {
-  Json rows = Json::array();
-  for (const StageLatencyRow& row : r.rows) {
-    rows.push_back({{"stage", row.stage},
-                    {"model", row.model},
-                    {"where", row.where},
-                    {"count", row.count},
-                    {"p50_ms", row.p50_ms},
-                    {"p99_ms", row.p99_ms},
-                    {"mean_ms", row.mean_ms},
-                    {"seed_seconds", row.seed_seconds}});
-  }
-  Json j = {{"frame_source", r.frame_source},
-            {"width", r.width},
-            {"height", r.height},
-            {"rows", rows},
-            {"notes", r.notes}};
-  return j.dump(2) + "\n";
+absl::StatusOr<ScenarioResult> RunStagesBench(const StagesBenchOptions& o, const ScenarioEnv& env) {
+  if (o.repeats < 1) return absl::InvalidArgumentError("repeats must be >= 1");
+  Measured m;
+  DNS_ASSIGN_OR_RETURN(std::vector<cv::Mat> frames, LoadFrames(o, m));
+  DNS_RETURN_IF_ERROR(MeasureDifference(o, env, frames, m));
+  const std::optional<YoloFiles> yolo = FindYolo(o, m);
+  DNS_ASSIGN_OR_RETURN(std::string root, BuildRepository(env.scratch_dir, yolo));
+  DNS_RETURN_IF_ERROR(MeasureModels(o, env, frames, yolo.has_value(), root, m));
+  ScenarioResult r{.scenario = "stages", .title = "Single-request latency per stage"};
+  r.setup = {fmt::format("frames: {} ({}x{}); one request at a time; remote = a model server in "
+                         "this process on 127.0.0.1 (KServe binary, raw pixels)",
+                         m.frame_source, m.width, m.height),
+             "spec = NoScope CNN (2 conv x 32, dense 128, 50x50 input) with random weights; "
+             "yolo = Yolo-Fastest 1.1 (320x320); seed = the seed's section 4.4.1"};
+  r.tables = {m.table};
+  r.plots = {StagesPlot(m.table)};
+  r.notes = m.notes;
+  return r;
 }
 
 }  // namespace dnoscope::bench

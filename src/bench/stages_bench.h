@@ -16,12 +16,11 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "bench/distributed_bench.h"
+#include "bench/scenario.h"
 
 namespace dnoscope::bench {
 
@@ -30,48 +29,17 @@ struct StagesBenchOptions {
   int repeats = 200;
   // A measurement stops early after this long (slow reference models).
   std::chrono::milliseconds max_time_per_measurement{15000};
-  // Video whose frames are used; empty or unreadable: synthetic 640x360
-  // frames (a note says so).
-  std::string video;
-  // Folder with yolo-fastest-1.1.cfg, yolo-fastest-1.1.weights and
-  // coco.names; empty or incomplete: Yolo-Fastest is skipped (a note says so).
-  std::string yolo_dir;
-  std::string scratch_dir;
-  BenchProgress progress;
+  // Shared data folder: frames come from videos/one-by-one-person-detection.mp4
+  // (unreadable: synthetic 640x360 frames), Yolo-Fastest from
+  // models/yolo-fastest-1.1/ (incomplete: skipped); a note says which.
+  std::string data_dir = "../shared/data";
 };
 
-struct StageLatencyRow {
-  // "difference", "specialized", "reference" or "network".
-  std::string stage;
-  // What ran, e.g. "hog", "yolo-fastest-1.1", "MSE 100x100".
-  std::string model;
-  // "local" or "remote".
-  std::string where;
-  int64_t count = 0;
-  double p50_ms = 0;
-  double p99_ms = 0;
-  double mean_ms = 0;
-  // The seed's single-request latency for this stage, seconds.
-  double seed_seconds = 0;
-};
-
-struct StagesBenchResult {
-  // The video the frames came from, or "synthetic".
-  std::string frame_source;
-  int width = 0;
-  int height = 0;
-  std::vector<StageLatencyRow> rows;
-  // Skipped measurements and fallbacks.
-  std::vector<std::string> notes;
-};
-
-// InvalidArgument for repeats < 1 or no scratch_dir; errors writing the
-// model repository, loading the models, starting the server or from a
-// request.
-absl::StatusOr<StagesBenchResult> RunStagesBench(const StagesBenchOptions& options);
-
-std::string FormatStagesBench(const StagesBenchResult& result);
-std::string StagesBenchCsv(const StagesBenchResult& result);
-std::string StagesBenchJson(const StagesBenchResult& result);
+// Table "stages": one row per measurement (stage, model, where: local,
+// remote or loopback; count, p50, p99, mean, the seed's figure and seed /
+// p50). InvalidArgument for repeats < 1; errors writing the model
+// repository, loading the models, starting the server or from a request.
+absl::StatusOr<ScenarioResult> RunStagesBench(const StagesBenchOptions& options,
+                                              const ScenarioEnv& env);
 
 }  // namespace dnoscope::bench

@@ -22,16 +22,11 @@
 // training sets libtorch's process-wide thread count).
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
-#include "bench/bench_report.h"
-#include "bench/distributed_bench.h"
-#include "cascade/cascade.h"
-#include "labels/prediction_csv.h"
+#include "bench/scenario.h"
 
 namespace dnoscope::bench {
 
@@ -57,65 +52,16 @@ struct ThroughputBenchOptions {
   // Difference detector (global MSE at 100x100 against the last labeled
   // frame): a frame reuses a label when its MSE is at most this.
   double diff_threshold = 20;
-  std::string scratch_dir;
-  BenchProgress progress;
 };
 
-// One way of labeling the test part.
-struct ThroughputRun {
-  // "reference" (Yolo-Fastest on every frame), "local" or "remote".
-  std::string mode;
-  int64_t frames = 0;
-  double wall_seconds = 0;
-  double frames_per_second = 0;
-  std::array<int64_t, labels::kNumFrameStatuses> status_counts{};
-  // Against the reference labels.
-  int64_t false_positives = 0;
-  int64_t false_negatives = 0;
-  double fp_rate = 0;  // FP / reference-negative frames
-  double fn_rate = 0;  // FN / reference-positive frames
-  // frames_per_second / the reference's.
-  double speedup = 0;
-};
-
-struct ThroughputBenchResult {
-  std::string video;
-  std::string object;
-  int width = 0;
-  int height = 0;
-  // Training part [start, split), test part [split, end).
-  int64_t start = 0;
-  int64_t split = 0;
-  int64_t end = 0;
-  // Reference-positive frames of the training and test parts.
-  int64_t train_positives = 0;
-  int64_t test_positives = 0;
-  // The specialized model and its thresholds.
-  std::string architecture;
-  int epochs = 0;
-  double validation_accuracy = 0;
-  double train_seconds = 0;
-  double c_low = 0;
-  double c_high = 1;
-  double diff_threshold = 0;
-  // reference, local, remote.
-  std::vector<ThroughputRun> runs;
-  std::vector<std::string> notes;
-  // Wall time of the whole scenario.
-  double total_seconds = 0;
-};
-
+// Table "throughput": one row per way of labeling ("reference": Yolo-Fastest
+// on every frame of the range; "local" and "remote": the cascades on the
+// test part) with frames/s, the frames each stage decided, FP and FN
+// against the reference labels and the speedup over the reference; and
+// "throughput_model" (the trained model and its thresholds).
 // InvalidArgument for bad options; NotFound when the clip or Yolo-Fastest
 // is missing from data_dir; errors of training, the servers or the runs.
-absl::StatusOr<ThroughputBenchResult> RunThroughputBench(const ThroughputBenchOptions& options);
-
-// Plain-text table, CSV (header + one line per run) and JSON.
-std::string FormatThroughputBench(const ThroughputBenchResult& result);
-std::string ThroughputBenchCsv(const ThroughputBenchResult& result);
-std::string ThroughputBenchJson(const ThroughputBenchResult& result);
-
-// REPORT.md section: the table (no plots).
-void AddThroughputSection(const ThroughputBenchResult& result, const std::string& dir,
-                          ReportBuilder* report);
+absl::StatusOr<ScenarioResult> RunThroughputBench(const ThroughputBenchOptions& options,
+                                                  const ScenarioEnv& env);
 
 }  // namespace dnoscope::bench

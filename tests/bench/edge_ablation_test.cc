@@ -1,8 +1,7 @@
-// Smoke tests of `bench edge` and `bench ablations` at toy sizes: both runs
-// of `edge` give the same rows and request counts, every ablation table has
-// its rows and each run labels every frame once. No timing is asserted
-// (the time scale is tiny and the machine may be loaded).
-#include <algorithm>
+// `bench edge` and `bench ablations` at toy sizes: both runs of `edge` give
+// the same rows and request counts, every ablation table has its rows and
+// each run labels every frame once. No timing is asserted (the time scale
+// is tiny and the machine may be loaded).
 #include <string>
 
 #include "absl/status/status.h"
@@ -10,115 +9,87 @@
 #include "bench/edge_bench.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "testing/test_env.h"
 
 namespace dnoscope::bench {
 namespace {
 
 using ::dnoscope::testing::ScratchDir;
+using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::NotNull;
 
-int Lines(const std::string& text) {
-  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
-}
-
-const cascade::StageReport* Stage(const CascadeRunStats& s, const std::string& name) {
-  for (const cascade::StageReport& stage : s.report.stages) {
-    if (stage.stage == name) return &stage;
-  }
-  return nullptr;
-}
-
-TEST(EdgeBenchTest, OneNodeAndDistributedGiveTheSameRows) {
+TEST(EdgeBenchTest, OneNodeAndDistributedGiveTheSameRowsAndRequests) {
   ScratchDir dir;
   EdgeBenchOptions o;
-  o.frames = 40;
+  o.size = {40, 64, 48};
   o.time_scale = 0.0005;  // reference about 2 ms, network 0.1 ms
   o.servers = 2;
-  o.width = 64;
-  o.height = 48;
-  o.scratch_dir = dir.path();
-  absl::StatusOr<EdgeBenchResult> r = RunEdgeBench(o);
+  absl::StatusOr<ScenarioResult> r = RunEdgeBench(o, {dir.path()});
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_THAT(r->checks, IsEmpty());
-  EXPECT_EQ(r->one_node.frames, 40);
-  EXPECT_EQ(r->distributed.frames, 40);
-  EXPECT_GT(r->one_node.reference_requests, 0);
-  ASSERT_NE(Stage(r->distributed, "reference"), nullptr);
-  EXPECT_EQ(Stage(r->distributed, "reference")->requests, r->one_node.reference_requests);
-  ASSERT_NE(Stage(r->distributed, "specialized"), nullptr);
-  EXPECT_EQ(Stage(r->distributed, "specialized")->requests, r->one_node.specialized_requests);
-  EXPECT_GT(r->ratio, 0);
-  EXPECT_GT(r->ideal_ratio, 0);
+  EXPECT_THAT(r->checks, IsEmpty()) << "rows and request counts of both runs agree";
+  const Table* runs = r->table("edge");
+  ASSERT_THAT(runs, NotNull());
+  EXPECT_GT(runs->Lookup("one_node", "reference_requests").value_or(0), 0);
+  for (const char* column : {"specialized_requests", "reference_requests", "reference"}) {
+    EXPECT_EQ(runs->Lookup("one_node", column), runs->Lookup("distributed", column)) << column;
+  }
+  const Table* figures = r->table("edge_figures");
+  ASSERT_THAT(figures, NotNull());
+  EXPECT_GT(figures->Lookup("ratio", "value").value_or(0), 0);
   // Only the reference part is split over the servers (the specialized
   // part overlaps with it).
-  ASSERT_GT(r->reference_share, 0);
-  EXPECT_LE(r->ideal_ratio, o.servers / r->reference_share + 1e-9);
-  EXPECT_NEAR(r->seed_ratio, 784.0 / 142.0, 1e-9);
-  EXPECT_THAT(r->network_emulation, HasSubstr("in process"));
-  EXPECT_THAT(r->limit, HasSubstr("What limits the ratio here"));
-  EXPECT_EQ(Lines(EdgeBenchCsv(*r)), 3);
-  EXPECT_TRUE(nlohmann::json::accept(EdgeBenchJson(*r)));
-  EXPECT_THAT(FormatEdgeBench(*r), HasSubstr("distributed"));
+  const double share = figures->Lookup("reference_share", "value").value_or(0) / 100;
+  ASSERT_GT(share, 0);
+  EXPECT_LE(figures->Lookup("ideal_ratio", "value").value_or(1e9), o.servers / share + 1e-9);
+  EXPECT_NEAR(figures->Lookup("seed_ratio", "value").value_or(0), 784.0 / 142.0, 1e-9);
+  EXPECT_THAT(r->setup, Contains(HasSubstr("take turns on one node")));
+  EXPECT_THAT(r->notes, Contains(HasSubstr("What limits the ratio here")));
 }
 
 TEST(EdgeBenchTest, RejectsBadOptions) {
   EdgeBenchOptions o;
-  o.scratch_dir = "/tmp/unused";
   o.servers = 0;
-  EXPECT_EQ(RunEdgeBench(o).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunEdgeBench(o, {"/tmp/unused"}).status().code(), absl::StatusCode::kInvalidArgument);
   o.servers = 1;
-  o.payload = "bmp";
-  EXPECT_EQ(RunEdgeBench(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.time_scale = 0;
+  EXPECT_EQ(RunEdgeBench(o, {"/tmp/unused"}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(AblationBenchTest, EveryTableHasItsRowsAndEveryRunLabelsEveryFrame) {
   ScratchDir dir;
   AblationOptions o;
-  o.frames = 30;
-  o.width = 64;
-  o.height = 48;
-  o.scratch_dir = dir.path();
-  absl::StatusOr<AblationResult> r = RunAblationBench(o);
+  o.size = {30, 64, 48};
+  absl::StatusOr<ScenarioResult> r = RunAblationBench(o, {dir.path()});
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->tables.size(), 4u);
+  EXPECT_THAT(r->checks, IsEmpty()) << "every run: one row per frame, counters agree";
   const std::vector<std::pair<std::string, size_t>> expected = {
       {"balance", 2}, {"batching", 6}, {"payload", 4}, {"window", 6}};
-  size_t rows = 0;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const AblationTable& t = r->tables[i];
-    EXPECT_EQ(t.name, expected[i].first);
-    ASSERT_EQ(t.rows.size(), expected[i].second) << t.name;
-    for (const AblationRow& row : t.rows) {
-      SCOPED_TRACE(t.name + " / " + row.variant);
-      EXPECT_EQ(row.run.frames, 30);
-      EXPECT_THAT(row.run.checks, IsEmpty());
-      EXPECT_EQ(row.slow_server_requests >= 0, t.name == "balance");
-      ++rows;
-    }
+  ASSERT_EQ(r->tables.size(), expected.size());
+  for (const auto& [name, rows] : expected) {
+    const Table* t = r->table("ablations_" + name);
+    ASSERT_THAT(t, NotNull()) << name;
+    EXPECT_EQ(t->rows.size(), rows) << name;
+    EXPECT_EQ(t->ColumnIndex("slow_server_requests").has_value(), name == "balance") << name;
   }
   // Batching: max_batch 1 sends one specialized request per frame; 16
   // with a 20 ms delay fewer (the decoder outpaces 20 ms per frame here).
-  const AblationTable& batching = r->tables[1];
-  EXPECT_EQ(Stage(batching.rows[0].run, "specialized")->requests, 30);
-  EXPECT_LT(Stage(batching.rows[4].run, "specialized")->requests, 30);
+  const Table& batching = *r->table("ablations_batching");
+  EXPECT_EQ(batching.Number(0, "requests"), 30);
+  EXPECT_LT(batching.Number(4, "requests").value_or(30), 30);
   // Payload: JPEG sends fewer bytes than raw, KServe JSON more.
-  const AblationTable& payload = r->tables[2];
-  const int64_t raw = Stage(payload.rows[0].run, "reference")->bytes_sent;
-  EXPECT_LT(Stage(payload.rows[1].run, "reference")->bytes_sent, raw);
-  EXPECT_GT(Stage(payload.rows[3].run, "reference")->bytes_sent, raw);
-  EXPECT_EQ(Lines(AblationBenchCsv(*r)), static_cast<int>(rows) + 1);
-  EXPECT_TRUE(nlohmann::json::accept(AblationBenchJson(*r)));
-  EXPECT_THAT(FormatAblationBench(*r), HasSubstr("[window]"));
+  const Table& payload = *r->table("ablations_payload");
+  const double raw = payload.Lookup("raw (kserve binary)", "sent").value_or(0);
+  EXPECT_LT(payload.Lookup("jpeg q90", "sent").value_or(1e9), raw);
+  EXPECT_GT(payload.Lookup("raw (kserve json)", "sent").value_or(0), raw);
 }
 
 TEST(AblationBenchTest, RejectsUnknownTable) {
   AblationOptions o;
   o.tables = {"balance", "caching"};
-  o.scratch_dir = "/tmp/unused";
-  EXPECT_EQ(RunAblationBench(o).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunAblationBench(o, {"/tmp/unused"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -1,47 +1,22 @@
-// Smoke tests of `bench table1` and `bench stages` at toy sizes, and of the
-// emulation::DelayedStage they use: every cell sends exactly N_R frames to the
-// reference and the counters of client and servers agree. No timing is
-// asserted (the time scale is tiny and the machine may be loaded).
+// `bench table1` and `bench stages` at toy sizes: every cell sends exactly
+// N_R frames to the reference and the counters of client and servers
+// agree; every stage is measured local and remote. No timing is asserted
+// (the time scale is tiny and the machine may be loaded).
 #include "bench/table1_bench.h"
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <future>
-
-#include "absl/status/status.h"
-#include "emulation/delayed_stage.h"
 #include "bench/stages_bench.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "testing/test_env.h"
 
 namespace dnoscope::bench {
 namespace {
 
 using ::dnoscope::testing::ScratchDir;
+using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-int Lines(const std::string& text) {
-  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
-}
-
-// Completes every request at once, on the caller's thread, echoing the inputs.
-class EchoStage final : public models::ModelStage {
- public:
-  const models::ModelMetadata& metadata() const override { return metadata_; }
-  std::string Describe() const override { return "echo"; }
-  void InferAsync(models::StageRequest request, Done done) override {
-    done(std::move(request.inputs));
-  }
-  models::StageStats stats() const override { return {}; }
-  void Shutdown() override {}
-
- private:
-  models::ModelMetadata metadata_;
-};
+using ::testing::NotNull;
 
 TEST(SeedTable1Test, HasTheSeedsRowsAndColumns) {
   ASSERT_EQ(SeedTable1().size(), 5u);
@@ -52,38 +27,6 @@ TEST(SeedTable1Test, HasTheSeedsRowsAndColumns) {
   EXPECT_LT(SeedTable1Seconds(60, 1), 0);
 }
 
-TEST(DelayedStageTest, DeliversEachResultOnceAndRecordsItsTimes) {
-  absl::StatusOr<std::unique_ptr<emulation::DelayedStage>> stage =
-      emulation::DelayedStage::Create(std::make_unique<EchoStage>(), Clock::Duration::zero());
-  ASSERT_TRUE(stage.ok()) << stage.status();
-  std::atomic<int> delivered{0};
-  std::promise<void> all_delivered;
-  for (int i = 0; i < 5; ++i) {
-    (*stage)->InferAsync({{Tensor::Fp32("x", {1}, std::vector<float>{static_cast<float>(i)})}},
-                         [&](absl::StatusOr<std::vector<Tensor>> r) {
-                           EXPECT_TRUE(r.ok()) << r.status();
-                           if (++delivered == 5) all_delivered.set_value();
-                         });
-  }
-  ASSERT_EQ(all_delivered.get_future().wait_for(std::chrono::seconds(30)),
-            std::future_status::ready);
-  (*stage)->Shutdown();
-  EXPECT_EQ(delivered.load(), 5);
-  ASSERT_EQ((*stage)->times().size(), 5u);
-  for (const emulation::StageRequestTimes& t : (*stage)->times()) {
-    EXPECT_LE(t.submit, t.reply);
-    EXPECT_LE(t.reply, t.delivered);
-  }
-}
-
-TEST(DelayedStageTest, RejectsNegativeDelayAndMissingStage) {
-  EXPECT_EQ(
-      emulation::DelayedStage::Create(std::make_unique<EchoStage>(), -Clock::Duration(1)).status().code(),
-      absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(emulation::DelayedStage::Create(nullptr, Clock::Duration::zero()).status().code(),
-            absl::StatusCode::kInvalidArgument);
-}
-
 TEST(Table1BenchTest, EveryCellSendsExactlyTheSeedsReferenceFrames) {
   ScratchDir dir;
   Table1Options o;
@@ -92,52 +35,57 @@ TEST(Table1BenchTest, EveryCellSendsExactlyTheSeedsReferenceFrames) {
   o.servers = {1, 3};
   o.width = 64;
   o.height = 48;
-  o.scratch_dir = dir.path();
-  absl::StatusOr<Table1Result> r = RunTable1Bench(o);
+  absl::StatusOr<ScenarioResult> r = RunTable1Bench(o, {dir.path()});
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->cells.size(), 4u);
-  for (const Table1Cell& c : r->cells) {
-    SCOPED_TRACE(::testing::Message() << "N_F=" << c.frames << " N_S=" << c.servers);
-    EXPECT_THAT(c.checks, IsEmpty());
-    EXPECT_EQ(c.reference_frames, c.frames == 50 ? 22 : 49);
-    EXPECT_EQ(c.client_requests, c.reference_frames);
-    EXPECT_EQ(c.server_requests, c.reference_frames);
+  EXPECT_THAT(r->checks, IsEmpty());
+  const Table* latency = r->table("table1");
+  const Table* parts = r->table("table1_decomposition");
+  ASSERT_THAT(latency, NotNull());
+  ASSERT_THAT(parts, NotNull());
+  ASSERT_EQ(latency->rows.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    const double frames = *latency->Number(i, "frames");
+    const double servers = *latency->Number(i, "servers");
+    SCOPED_TRACE(::testing::Message() << "N_F=" << frames << " N_S=" << servers);
+    const double n_r = frames == 50 ? 22 : 49;
+    EXPECT_EQ(latency->Number(i, "reference_frames"), n_r);
+    EXPECT_EQ(parts->Number(i, "client_requests"), n_r);
+    EXPECT_EQ(parts->Number(i, "server_requests"), n_r);
     // Round-robin over equal servers: at most one request apart.
-    EXPECT_LE(c.max_server_requests - c.min_server_requests, 1);
-    EXPECT_GT(c.bound_seconds, 0);
-    EXPECT_GT(c.t_sc, 0);
-    EXPECT_EQ(c.seed_seconds > 0, c.servers == 1);
+    EXPECT_LE(*parts->Number(i, "max_per_server") - *parts->Number(i, "min_per_server"), 1);
+    EXPECT_GT(latency->Number(i, "bound").value_or(0), 0);
+    EXPECT_GT(parts->Number(i, "t_sc").value_or(0), 0);
+    EXPECT_EQ(latency->Number(i, "seed").has_value(), servers == 1);
   }
-  EXPECT_THAT(r->network_emulation, HasSubstr("in process"));
-  EXPECT_EQ(Lines(Table1Csv(*r)), 5);
-  EXPECT_TRUE(nlohmann::json::accept(Table1Json(*r)));
-  EXPECT_THAT(FormatTable1Bench(*r), HasSubstr("goal: every cell within 15% of the bound"));
+  EXPECT_THAT(r->setup, Contains(HasSubstr("network emulation: in process")));
+  EXPECT_EQ(r->table("table1_grid")->rows.size(), 2u);
+  EXPECT_EQ(r->table("table1_goals")->Lookup("worst_bound_error", "value").has_value(), true);
 }
 
 TEST(Table1BenchTest, RejectsRowsTheSeedDoesNotHave) {
   Table1Options o;
   o.rows = {60};
-  o.scratch_dir = "/tmp/unused";
-  EXPECT_EQ(RunTable1Bench(o).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunTable1Bench(o, {"/tmp/unused"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(StagesBenchTest, MeasuresEveryStageLocalAndRemote) {
   ScratchDir dir;
   StagesBenchOptions o;
   o.repeats = 2;
-  o.scratch_dir = dir.path();
-  absl::StatusOr<StagesBenchResult> r = RunStagesBench(o);
+  o.data_dir = dir.File("no-data");
+  absl::StatusOr<ScenarioResult> r = RunStagesBench(o, {dir.path()});
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->frame_source, "synthetic");
+  const Table* t = r->table("stages");
+  ASSERT_THAT(t, NotNull());
   // Difference x2, specialized and HOG local + remote, network; no Yolo.
-  ASSERT_EQ(r->rows.size(), 7u);
-  for (const StageLatencyRow& row : r->rows) {
-    EXPECT_EQ(row.count, 2) << row.stage << " " << row.where;
-    EXPECT_GT(row.seed_seconds, 0);
+  ASSERT_EQ(t->rows.size(), 7u);
+  for (size_t i = 0; i < t->rows.size(); ++i) {
+    EXPECT_EQ(t->Number(i, "count"), 2) << i;
+    EXPECT_GT(t->Number(i, "seed").value_or(0), 0) << i;
   }
-  EXPECT_THAT(r->notes, ::testing::Contains(HasSubstr("Yolo-Fastest skipped")));
-  EXPECT_EQ(Lines(StagesBenchCsv(*r)), 8);
-  EXPECT_TRUE(nlohmann::json::accept(StagesBenchJson(*r)));
+  EXPECT_THAT(r->setup, Contains(HasSubstr("frames: synthetic")));
+  EXPECT_THAT(r->notes, Contains(HasSubstr("Yolo-Fastest skipped")));
 }
 
 }  // namespace
