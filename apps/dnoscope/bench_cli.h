@@ -91,6 +91,15 @@ CLI::Option* AddDuration(CLI::App* sub, const std::string& flag, Duration* value
 // --frames (at least `min_frames`), --width and --height.
 void AddVideoSize(CLI::App* sub, bench::VideoSize* size, int64_t min_frames,
                   const std::string& frames_help);
+// Flags several scenarios share, each with its range.
+void AddTimeScale(CLI::App* sub, double* time_scale, const std::string& help);
+void AddUncertainShare(CLI::App* sub, double* share, const std::string& help);
+void AddDiffThreshold(CLI::App* sub, double* threshold);
+// --servers N_S,... (1 to 64 each).
+void AddServerCounts(CLI::App* sub, std::vector<int>* servers, const std::string& help);
+// --max-in-flight (per server) and --max-model-frames (the client's window).
+void AddClientLimits(CLI::App* sub, int* max_in_flight, int* max_model_frames, int min_window,
+                     const std::string& window_help);
 // --payload raw|jpeg|png.
 void AddPayload(CLI::App* sub, cascade::PayloadFormat* payload);
 // --balance with one policy, or a comma-separated list of them.

@@ -60,8 +60,8 @@ void BenchCli::AddAll() {
       "scenario's CSV and JSON, the gnuplot plots and REPORT.md with the tables, the plots, the\n"
       "machine and this command. About 15 minutes on 2 cores at the default time scale. A\n"
       "failing scenario is reported and the others still run.");
-  AddRanged(all_app_, "--time-scale", &all_->time_scale,
-            "Multiplies the seed's emulated costs in table1 and edge", 0.0001, 100.0);
+  AddTimeScale(all_app_, &all_->time_scale,
+               "Multiplies the seed's emulated costs in table1 and edge");
   all_app_->add_option("--data", all_->data_dir,
                        "Shared data directory (stages and throughput use its person clip and "
                        "Yolo-Fastest)")

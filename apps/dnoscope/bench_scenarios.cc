@@ -71,9 +71,9 @@ void AddClient(BenchCli& cli) {
                         "gets pseudo-random labels)");
         AddVideoSize(sub, &o->size, 0,
                      "Frames: the synthetic scene's length, or the first N of --video (0: all)");
-        AddRanged(sub, "--uncertain-share", &o->uncertain_share,
-                  "Share of frames the specialized stage is unsure about (sent to the reference)",
-                  0.0, 1.0);
+        AddUncertainShare(sub, &o->uncertain_share,
+                          "Share of frames the specialized stage is unsure about (sent to the "
+                          "reference)");
         AddRanged(sub, "--spec-batch", &o->specialized_batch,
                   "Frames per specialized request (client-side batching)", 1, 64);
         AddDuration(sub, "--spec-batch-delay-us", &o->specialized_batch_delay,
@@ -93,16 +93,11 @@ void AddScaling(BenchCli& cli) {
       "time against the bound T_n + ceil(N_R / N_S) * T_sc, T_n being the measured mean round\n"
       "trip of GET /v2/health/ready (goal: within 10%).",
       bench::RunScalingBench, [](CLI::App* sub, bench::ScalingBenchOptions* o) {
-        sub->add_option("--servers", o->servers, "Reference server counts N_S, one run each")
-            ->capture_default_str()
-            ->delimiter(',')
-            ->check(CLI::Range(1, 64));
+        AddServerCounts(sub, &o->servers, "Reference server counts N_S, one run each");
         AddRanged(sub, "--service-ms", &o->service_ms, "Reference service time T_sc", 0.1, 60000.0);
         AddVideoSize(sub, &o->size, 1, "Frames N_R");
-        AddRanged(sub, "--max-in-flight", &o->max_in_flight_per_endpoint,
-                  "Client limit of requests in flight per server", 1, 4096);
-        AddRanged(sub, "--max-model-frames", &o->max_model_frames,
-                  "Frames in the model stages at once (0: 16 per server)", 0, 65536);
+        AddClientLimits(sub, &o->max_in_flight_per_endpoint, &o->max_model_frames, 0,
+                        "Frames in the model stages at once (0: 16 per server)");
         AddPayload(sub, &o->payload);
       });
 }
@@ -125,10 +120,8 @@ void AddBalance(BenchCli& cli) {
                   60000.0);
         AddVideoSize(sub, &o->size, 1, "Frames (all go to the reference)");
         AddPolicies(sub, &o->policies, "Policies to compare: random, round-robin, p2c");
-        AddRanged(sub, "--max-in-flight", &o->max_in_flight_per_endpoint,
-                  "Client limit of requests in flight per server", 1, 4096);
-        AddRanged(sub, "--max-model-frames", &o->max_model_frames,
-                  "Frames in the model stages at once (the client's window)", 1, 65536);
+        AddClientLimits(sub, &o->max_in_flight_per_endpoint, &o->max_model_frames, 1,
+                        "Frames in the model stages at once (the client's window)");
         AddPayload(sub, &o->payload);
       });
 }
@@ -150,15 +143,11 @@ void AddTable1(BenchCli& cli) {
       "the bound; at N_S = 8 every row <= 0.35x the seed. The default grid needs about 9-10\n"
       "minutes (the emulated reference time).",
       bench::RunTable1Bench, [](CLI::App* sub, bench::Table1Options* o) {
-        AddRanged(sub, "--time-scale", &o->time_scale,
-                  "Multiplies the seed's service time and network delay", 0.0001, 100.0);
+        AddTimeScale(sub, &o->time_scale, "Multiplies the seed's service time and network delay");
         sub->add_option("--rows", o->rows, "N_F values (rows of the seed's table)")
             ->capture_default_str()
             ->delimiter(',');
-        sub->add_option("--servers", o->servers, "N_S values")
-            ->capture_default_str()
-            ->delimiter(',')
-            ->check(CLI::Range(1, 64));
+        AddServerCounts(sub, &o->servers, "N_S values");
         AddPolicy(sub, &o->policy, "How reference requests are spread: round-robin, p2c or random");
         AddRanged(sub, "--width", &o->width, "Synthetic video width", 16, 4096);
         AddRanged(sub, "--height", &o->height, "Synthetic video height", 16, 4096);
@@ -205,14 +194,11 @@ void AddEdge(BenchCli& cli) {
       "defaults.",
       bench::RunEdgeBench, [](CLI::App* sub, bench::EdgeBenchOptions* o) {
         AddVideoSize(sub, &o->size, 1, "Frames (the seed's 500)");
-        AddRanged(sub, "--time-scale", &o->time_scale,
-                  "Multiplies the seed's model costs and network delay", 0.0001, 100.0);
+        AddTimeScale(sub, &o->time_scale, "Multiplies the seed's model costs and network delay");
         AddRanged(sub, "--servers", &o->servers, "Reference servers of the distributed run", 1, 64);
-        AddRanged(sub, "--uncertain-share", &o->uncertain_share,
-                  "Share of frames the specialized model is unsure about", 0.0, 1.0);
-        AddRanged(sub, "--diff-threshold", &o->diff_threshold,
-                  "Difference detector: MSE at or below which a frame reuses a label", 0.0,
-                  65025.0);
+        AddUncertainShare(sub, &o->uncertain_share,
+                          "Share of frames the specialized model is unsure about");
+        AddDiffThreshold(sub, &o->diff_threshold);
         AddRanged(sub, "--spec-batch", &o->specialized_batch,
                   "Frames per specialized request in the distributed run (1: as the seed)", 1, 64);
         AddPayload(sub, &o->payload);
@@ -236,8 +222,7 @@ void AddAblations(BenchCli& cli) {
       "in all.",
       bench::RunAblationBench, [](CLI::App* sub, bench::AblationOptions* o) {
         AddVideoSize(sub, &o->size, 1, "Frames per run");
-        AddRanged(sub, "--uncertain-share", &o->uncertain_share,
-                  "Share of frames sent on to the reference", 0.0, 1.0);
+        AddUncertainShare(sub, &o->uncertain_share, "Share of frames sent on to the reference");
         sub->add_option("--tables", o->tables, "Tables: balance, batching, payload, window")
             ->capture_default_str()
             ->delimiter(',')
@@ -271,9 +256,7 @@ void AddThroughput(BenchCli& cli) {
                   "Threshold fit: share of positives below c_low", 0.0, 0.99);
         AddRanged(sub, "--fp-target", &o->fp_target,
                   "Threshold fit: share of negatives above c_high", 0.0, 0.99);
-        AddRanged(sub, "--diff-threshold", &o->diff_threshold,
-                  "Difference detector: MSE at or below which a frame reuses a label", 0.0,
-                  65025.0);
+        AddDiffThreshold(sub, &o->diff_threshold);
       });
 }
 
@@ -284,6 +267,33 @@ void AddVideoSize(CLI::App* sub, bench::VideoSize* size, int64_t min_frames,
   AddRanged(sub, "--frames", &size->frames, frames_help, min_frames, int64_t{1000000});
   AddRanged(sub, "--width", &size->width, "Synthetic video width", 16, 4096);
   AddRanged(sub, "--height", &size->height, "Synthetic video height", 16, 4096);
+}
+
+void AddTimeScale(CLI::App* sub, double* time_scale, const std::string& help) {
+  AddRanged(sub, "--time-scale", time_scale, help, 0.0001, 100.0);
+}
+
+void AddUncertainShare(CLI::App* sub, double* share, const std::string& help) {
+  AddRanged(sub, "--uncertain-share", share, help, 0.0, 1.0);
+}
+
+void AddDiffThreshold(CLI::App* sub, double* threshold) {
+  AddRanged(sub, "--diff-threshold", threshold,
+            "Difference detector: MSE at or below which a frame reuses a label", 0.0, 65025.0);
+}
+
+void AddServerCounts(CLI::App* sub, std::vector<int>* servers, const std::string& help) {
+  sub->add_option("--servers", *servers, help)
+      ->capture_default_str()
+      ->delimiter(',')
+      ->check(CLI::Range(1, 64));
+}
+
+void AddClientLimits(CLI::App* sub, int* max_in_flight, int* max_model_frames, int min_window,
+                     const std::string& window_help) {
+  AddRanged(sub, "--max-in-flight", max_in_flight,
+            "Client limit of requests in flight per server", 1, 4096);
+  AddRanged(sub, "--max-model-frames", max_model_frames, window_help, min_window, 65536);
 }
 
 void AddPayload(CLI::App* sub, cascade::PayloadFormat* payload) {

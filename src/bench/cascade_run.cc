@@ -4,9 +4,9 @@
 #include <ctime>
 #include <functional>
 
+#include "bench/render.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
-#include "bench/render.h"
 #include "fmt/format.h"
 
 namespace dnoscope::bench {
