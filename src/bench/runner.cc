@@ -38,7 +38,7 @@ absl::Status RunOne(const Scenario& scenario, const RunOptions& o, ReportBuilder
   absl::StatusOr<ScenarioResult> result = scenario.run({scratch.string(), o.progress});
   if (!o.keep_scratch) fs::remove_all(scratch, ec);
   if (!result.ok()) return result.status();
-  Print(o, "\n" + ResultText(*result));
+  Print(o, fmt::format("\n{}", ResultText(*result)));
   if (o.out_dir.empty()) return absl::OkStatus();
   DNS_ASSIGN_OR_RETURN(WrittenResult written, WriteResult(*result, o.out_dir));
   for (const std::string& file : written.files) Print(o, "wrote " + file + "\n");
@@ -46,10 +46,11 @@ absl::Status RunOne(const Scenario& scenario, const RunOptions& o, ReportBuilder
   return absl::OkStatus();
 }
 
-absl::Status WriteReport(const RunOptions& o, const ReportBuilder& report) {
+// Writes REPORT.md (when there is an output directory); says so when `last`.
+absl::Status WriteReport(const RunOptions& o, const ReportBuilder& report, bool last) {
   if (o.out_dir.empty()) return absl::OkStatus();
   DNS_RETURN_IF_ERROR(report.Write(o.out_dir));
-  Print(o, fmt::format("wrote {}/REPORT.md\n", o.out_dir));
+  if (last) Print(o, fmt::format("wrote {}/REPORT.md\n", o.out_dir));
   return absl::OkStatus();
 }
 
@@ -66,13 +67,13 @@ absl::Status RunScenarios(const std::vector<Scenario>& scenarios, const RunOptio
       failures.push_back(fmt::format("{}: {}", scenario.name, std::string(last.message())));
       report.AddSection(scenario.name + " (failed)", std::string(last.message()) + "\n");
     }
-    if (scenarios.size() > 1) DNS_RETURN_IF_ERROR(WriteReport(o, report));
+    if (scenarios.size() > 1) DNS_RETURN_IF_ERROR(WriteReport(o, report, /*last=*/false));
   }
-  if (scenarios.size() == 1) return last.ok() ? WriteReport(o, report) : last;
+  if (scenarios.size() == 1) return last.ok() ? WriteReport(o, report, /*last=*/true) : last;
   const double minutes =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
   report.AddSection("Run", fmt::format("All scenarios took {:.1f} minutes.\n", minutes));
-  DNS_RETURN_IF_ERROR(WriteReport(o, report));
+  DNS_RETURN_IF_ERROR(WriteReport(o, report, /*last=*/true));
   if (failures.empty()) return absl::OkStatus();
   return absl::InternalError(
       fmt::format("{} scenario(s) failed: {}", failures.size(), fmt::join(failures, "; ")));
