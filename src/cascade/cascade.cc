@@ -110,7 +110,9 @@ struct Cascade::Shared {
 };
 
 // The state of one Run(): threads, reorder window, label memory, figures.
-class Cascade::RunState {
+// Stage callbacks hold a reference: a callback still signalling after the
+// run drained must not find the run's condition variables destroyed.
+class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState> {
  public:
   explicit RunState(const Shared& shared)
       : s_(shared),
@@ -338,8 +340,8 @@ void Cascade::RunState::SubmitSpecialized(std::vector<SpecItem> batch) {
     spec_.busy.Start(t0);
   }
   s_.stages.specialized->InferAsync(
-      std::move(request), [this, entries = std::move(entries), t0](auto r) {
-        OnSpecialized(entries, t0, std::move(r));
+      std::move(request), [self = shared_from_this(), entries = std::move(entries), t0](auto r) {
+        self->OnSpecialized(entries, t0, std::move(r));
       });
 }
 
@@ -398,8 +400,8 @@ void Cascade::RunState::DispatchLoop() {
     models::StageRequest stage_request =
         Request(std::move(shared_request->inputs), s_.detector.detections_output);
     s_.stages.reference->InferAsync(std::move(stage_request),
-                                    [this, e, t0, shared_request](auto r) {
-                                      OnReference(e, t0, *shared_request, std::move(r));
+                                    [self = shared_from_this(), e, t0, shared_request](auto r) {
+                                      self->OnReference(e, t0, *shared_request, std::move(r));
                                     });
   }
 }

@@ -18,6 +18,9 @@ namespace dnoscope::testing {
 namespace {
 
 // waitpid without blocking for more than `wait`; the exit status or nullopt.
+// The server is another process: there is no event to wait on portably (a
+// fake clock cannot help either), so this and Start's wait for the port file
+// are bounded polls of real time, never assertions about it.
 bool WaitForExit(pid_t pid, std::chrono::milliseconds wait, int* status) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
