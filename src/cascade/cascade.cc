@@ -248,7 +248,6 @@ std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optiona
     e->ready = true;
     return e;
   }
-  e->image = frame.image;
   if (s_.stages.specialized) {
     SpecItem s{e.get(), cv::Mat()};
     const Clock::TimePoint t0 = s_.clock->Now();
@@ -257,6 +256,10 @@ std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optiona
     AddSeconds(&seconds_.preprocess, SecondsBetween(t0, s_.clock->Now()));
     *spec = std::move(s);
   }
+  // The entry takes the decoder's reference: the frame is freed where the
+  // entry lets go of it (Finish/Fail, after the stages read it), never by
+  // the edge thread racing the dispatcher's read.
+  e->image = std::move(item.frame.image);
   return e;
 }
 
