@@ -50,6 +50,11 @@ struct RunArgs {
   int64_t attempt_timeout_ms = 30000;
   int max_attempts = 8;
   double unavailable_patience_s = 30;
+  // Accuracy audit.
+  double audit_rate = 0;
+  uint64_t audit_seed = 1;
+  double audit_level = 0.95;
+  int max_audit_frames = 16;
 };
 
 bool IsUrl(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
@@ -199,6 +204,10 @@ absl::StatusOr<cascade::CascadeOptions> ToCascadeOptions(const RunArgs& a) {
     DNS_RETURN_IF_ERROR(ParseResolution(a.reference_resize, &options.reference_payload.resize_width,
                                         &options.reference_payload.resize_height));
   }
+  options.audit.rate = a.audit_rate;
+  options.audit.seed = a.audit_seed;
+  options.audit.level = a.audit_level;
+  options.audit.max_pending = a.max_audit_frames;
   return options;
 }
 
@@ -275,7 +284,7 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
 
   std::unique_ptr<labels::PredictionCsvWriter> writer;
   if (!a.out.empty()) {
-    DNS_ASSIGN_OR_RETURN(writer, labels::PredictionCsvWriter::Open(a.out));
+    DNS_ASSIGN_OR_RETURN(writer, labels::PredictionCsvWriter::Open(a.out, a.audit_rate > 0));
   }
   const video::VideoInfo info = source->info();
   spdlog::info(
@@ -373,6 +382,30 @@ void AddDistributedOptions(CLI::App* sub, RunArgs* a) {
       ->check(CLI::Range(0.0, 86400.0));
 }
 
+void AddAuditOptions(CLI::App* sub, RunArgs* a) {
+  const char* group = "Accuracy audit: the error on this video, estimated while it runs";
+  auto add = [&](const char* flag, auto* target, const char* help) {
+    return sub->add_option(flag, *target, help)->group(group)->capture_default_str();
+  };
+  add("--audit-rate", &a->audit_rate,
+      "Share of the frames the cheap stages decided (difference reuse, specialized certain) "
+      "also sent to the reference, at low priority, without changing their labels; 0: off. "
+      "The summary, --summary-json (\"audit\") and the progress line then give the per-frame "
+      "FP and FN rates with confidence intervals (strata: deciding stage x label, weighted "
+      "by their frame counts; Wilson score interval per stratum, Bonferroni over strata, so "
+      "conservative); --out gains an 'audited' column")
+      ->check(CLI::Range(0.0, 1.0));
+  add("--audit-seed", &a->audit_seed,
+      "Which frames are audited is a function of this seed and the frame number only: the "
+      "same seed audits the same frames in local and distributed runs");
+  add("--audit-level", &a->audit_level, "Confidence level of the audit's intervals")
+      ->check(CLI::Range(0.5, 0.9999));
+  add("--max-audit-frames", &a->max_audit_frames,
+      "Audited frames waiting for the reference at most (each holds its full image); the "
+      "decoder waits when this many are pending")
+      ->check(CLI::Range(1, 100000));
+}
+
 }  // namespace
 
 Command AddRunCommand(CLI::App& root) {
@@ -395,6 +428,7 @@ Command AddRunCommand(CLI::App& root) {
   AddProgressOption(*sub, &args->progress);
   AddOverrideOptions(sub, args.get());
   AddDistributedOptions(sub, args.get());
+  AddAuditOptions(sub, args.get());
   return {sub, [sub, args] { return ExecuteRun(sub, *args); }};
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <map>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -15,6 +17,7 @@
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "models/signature.h"
+#include "spdlog/spdlog.h"
 
 namespace dnoscope::cascade {
 
@@ -30,8 +33,22 @@ struct Entry {
   bool ready = false;
   absl::Status error;
   Clock::TimePoint decoded{};
-  // Full frame, kept while the reference stage may still need it.
+  // Full frame, kept while the reference stage (or the audit) may still
+  // need it.
   cv::Mat image;
+};
+
+// A frame the audit sends to the reference at low priority.
+struct AuditJob {
+  int64_t frame = 0;
+  cv::Mat image;
+};
+
+// What the dispatcher submits next: a frame the reference decides, or an
+// audit.
+struct ReferenceJob {
+  Entry* entry = nullptr;
+  std::optional<AuditJob> audit;
 };
 
 struct DecodedFrame {
@@ -82,6 +99,7 @@ struct StageFigures {
 
 absl::Status CheckOptions(const CascadeOptions& o) {
   DNS_RETURN_IF_ERROR(ValidatePayloadOptions(o.reference_payload));
+  DNS_RETURN_IF_ERROR(ValidateAuditOptions(o.audit));
   if (o.max_window_frames < 1 || o.max_model_frames < 1 || o.specialized_batching.max_batch < 1 ||
       o.specialized_batching.max_delay.count() < 0) {
     return absl::InvalidArgumentError(fmt::format(
@@ -142,9 +160,17 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
                      absl::StatusOr<std::vector<Tensor>> result);
   // Dispatch thread.
   void DispatchLoop();
-  Entry* NextReferenceJob();
+  std::optional<ReferenceJob> NextReferenceJob();
+  void SubmitReference(Entry* e);
+  void SubmitAudit(AuditJob job);
   void OnReference(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
                    absl::StatusOr<std::vector<Tensor>> result);
+  void OnAudit(int64_t frame, Clock::TimePoint t0, const ReferenceRequest& request,
+               absl::StatusOr<std::vector<Tensor>> result);
+  // Counts an emitted row, and pairs an audited one with its audit.
+  void AccountRow(const FrameResult& row);
+  // An audit's outcome met its row: both are known.
+  void PairAudit(int64_t frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Which waiting threads an update may unblock; signalled once mu_ is
   // released.
   struct Wake {
@@ -153,6 +179,8 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
     bool jobs = false;
   };
   void Signal(const Wake& wake);
+  // Queues the audit of `e`, taking its image.
+  void QueueAudit(Entry* e, Wake* wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Finish(Entry* e, Clock::TimePoint now, Wake* wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Fail(Entry* e, absl::Status status, Wake* wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An outstanding request completed.
@@ -167,7 +195,9 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
   void Abort();
   void WithdrawAndDrain();
   void AddSeconds(double* field, double seconds);
-  models::StageRequest Request(std::vector<Tensor> inputs, std::string output) const;
+  models::StageRequest Request(std::vector<Tensor> inputs, std::string output,
+                               models::Priority priority = models::Priority::kNormal) const;
+  bool auditing() const { return s_.options.audit.rate > 0; }
 
   const Shared& s_;
   CascadePolicy policy_;  // emitter thread (Complete); decisions from any thread
@@ -193,6 +223,18 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
   LatencyHistogram model_frame_latency_ ABSL_GUARDED_BY(mu_);
   LatencyHistogram end_to_end_ ABSL_GUARDED_BY(mu_);
   StageSeconds seconds_ ABSL_GUARDED_BY(mu_);
+  // The audit: jobs not yet submitted, jobs queued or in flight, and the
+  // audited frames whose row or reference label is still missing.
+  std::deque<AuditJob> audit_jobs_ ABSL_GUARDED_BY(mu_);
+  int audits_pending_ ABSL_GUARDED_BY(mu_) = 0;
+  struct AuditPair {
+    std::optional<FrameResult> row;
+    std::optional<bool> reference_label;
+    bool failed = false;  // the audit request failed: the row is not counted
+  };
+  std::map<int64_t, AuditPair> audit_pairs_ ABSL_GUARDED_BY(mu_);
+  AuditEstimator audit_ ABSL_GUARDED_BY(mu_);
+  int64_t audit_failures_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // ------------------------------------------------------------------- edge
@@ -246,6 +288,11 @@ std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optiona
   e->result.diff_score = e->routing.diff_score;
   if (e->routing.route != Route::kModels) {
     e->ready = true;
+    if (e->routing.route == Route::kReuse &&
+        policy_.ShouldAudit(frame.index, labels::FrameStatus::kDiffReused)) {
+      e->result.audited = true;
+      e->image = std::move(item.frame.image);  // Enter hands it to the audit
+    }
     return e;
   }
   if (s_.stages.specialized) {
@@ -277,6 +324,8 @@ void Cascade::RunState::Enter(std::unique_ptr<Entry> entry) {
         reference_jobs_.push_back(entry.get());
         wake.jobs = true;
       }
+    } else if (entry->result.audited) {
+      QueueAudit(entry.get(), &wake);
     }
     wake.front = entry->ready && window_.empty();
     window_.push_back(std::move(entry));
@@ -301,7 +350,8 @@ void Cascade::RunState::AddToBatch(ClientBatcher<SpecItem>& batcher, SpecItem it
 bool Cascade::RunState::WaitForRoom(ClientBatcher<SpecItem>& batcher) {
   auto has_room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return aborted_ || (static_cast<int>(window_.size()) < s_.options.max_window_frames &&
-                        model_frames_ < s_.options.max_model_frames);
+                        model_frames_ < s_.options.max_model_frames &&
+                        audits_pending_ < s_.options.audit.max_pending);
   };
   {
     MutexLock lock(&mu_);
@@ -313,11 +363,12 @@ bool Cascade::RunState::WaitForRoom(ClientBatcher<SpecItem>& batcher) {
   return !aborted_;
 }
 
-models::StageRequest Cascade::RunState::Request(std::vector<Tensor> inputs,
-                                                std::string output) const {
+models::StageRequest Cascade::RunState::Request(std::vector<Tensor> inputs, std::string output,
+                                                models::Priority priority) const {
   models::StageRequest r;
   r.inputs = std::move(inputs);
   r.outputs = {std::move(output)};
+  r.priority = priority;
   r.cancelled = cancelled_;
   return r;
 }
@@ -369,6 +420,7 @@ void Cascade::RunState::OnSpecialized(const std::vector<Entry*>& entries, Clock:
         reference_jobs_.push_back(e);
         wake.jobs = true;
       } else {
+        if (policy_.ShouldAudit(e->result.frame, e->result.status)) QueueAudit(e, &wake);
         Finish(e, now, &wake);
       }
     }
@@ -381,48 +433,150 @@ void Cascade::RunState::OnSpecialized(const std::vector<Entry*>& entries, Clock:
 // Builds reference payloads (resize, JPEG/PNG: CPU work kept off the stage
 // threads) and submits them.
 void Cascade::RunState::DispatchLoop() {
-  while (Entry* e = NextReferenceJob()) {
-    absl::StatusOr<ReferenceRequest> request = BuildReferenceRequest(
-        e->image, e->result.frame, s_.detector, s_.options.reference_payload);
-    if (!request.ok()) {
-      Wake wake;
-      {
-        MutexLock lock(&mu_);
-        Completed(&wake);
-        Fail(e, Annotate(request.status(), "reference", e->result.frame), &wake);
-      }
-      Signal(wake);
-      continue;
+  while (std::optional<ReferenceJob> job = NextReferenceJob()) {
+    if (job->entry) {
+      SubmitReference(job->entry);
+    } else {
+      SubmitAudit(std::move(*job->audit));
     }
-    const Clock::TimePoint t0 = s_.clock->Now();
-    {
-      MutexLock lock(&mu_);
-      ref_.busy.Start(t0);
-    }
-    auto shared_request = std::make_shared<ReferenceRequest>(std::move(*request));
-    models::StageRequest stage_request =
-        Request(std::move(shared_request->inputs), s_.detector.detections_output);
-    s_.stages.reference->InferAsync(std::move(stage_request),
-                                    [self = shared_from_this(), e, t0, shared_request](auto r) {
-                                      self->OnReference(e, t0, *shared_request, std::move(r));
-                                    });
   }
 }
 
-// The next frame for the reference stage (counted as outstanding); null
-// once the run is over or aborted.
-Entry* Cascade::RunState::NextReferenceJob() {
+void Cascade::RunState::SubmitReference(Entry* e) {
+  absl::StatusOr<ReferenceRequest> request = BuildReferenceRequest(
+      e->image, e->result.frame, s_.detector, s_.options.reference_payload);
+  if (!request.ok()) {
+    Wake wake;
+    {
+      MutexLock lock(&mu_);
+      Completed(&wake);
+      Fail(e, Annotate(request.status(), "reference", e->result.frame), &wake);
+    }
+    Signal(wake);
+    return;
+  }
+  const Clock::TimePoint t0 = s_.clock->Now();
+  {
+    MutexLock lock(&mu_);
+    ref_.busy.Start(t0);
+  }
+  auto shared_request = std::make_shared<ReferenceRequest>(std::move(*request));
+  models::StageRequest stage_request =
+      Request(std::move(shared_request->inputs), s_.detector.detections_output);
+  s_.stages.reference->InferAsync(std::move(stage_request),
+                                  [self = shared_from_this(), e, t0, shared_request](auto r) {
+                                    self->OnReference(e, t0, *shared_request, std::move(r));
+                                  });
+}
+
+// Audits go at low priority: the stage serves them when the cascade's own
+// reference requests leave it idle.
+void Cascade::RunState::SubmitAudit(AuditJob job) {
+  absl::StatusOr<ReferenceRequest> request =
+      BuildReferenceRequest(job.image, job.frame, s_.detector, s_.options.reference_payload);
+  job.image.release();
+  if (!request.ok()) {
+    OnAudit(job.frame, s_.clock->Now(), ReferenceRequest{}, request.status());
+    return;
+  }
+  const Clock::TimePoint t0 = s_.clock->Now();
+  auto shared_request = std::make_shared<ReferenceRequest>(std::move(*request));
+  models::StageRequest stage_request = Request(std::move(shared_request->inputs),
+                                               s_.detector.detections_output, models::Priority::kLow);
+  s_.stages.reference->InferAsync(
+      std::move(stage_request),
+      [self = shared_from_this(), frame = job.frame, t0, shared_request](auto r) {
+        self->OnAudit(frame, t0, *shared_request, std::move(r));
+      });
+}
+
+// The next job for the reference stage (counted as outstanding): the
+// cascade's own frames first, then audits; none once the run is over (every
+// audit done too) or aborted.
+std::optional<ReferenceJob> Cascade::RunState::NextReferenceJob() {
   MutexLock lock(&mu_);
-  while (!aborted_ && reference_jobs_.empty() && !(input_done_ && outstanding_ == 0)) {
+  while (!aborted_ && reference_jobs_.empty() && audit_jobs_.empty() &&
+         !(input_done_ && outstanding_ == 0 && audits_pending_ == 0)) {
     jobs_cv_.Wait(&mu_);
   }
-  if (aborted_ || reference_jobs_.empty()) return nullptr;
-  Entry* e = reference_jobs_.front();
-  reference_jobs_.pop_front();
+  if (aborted_) return std::nullopt;
+  ReferenceJob job;
+  if (!reference_jobs_.empty()) {
+    job.entry = reference_jobs_.front();
+    reference_jobs_.pop_front();
+    ++ref_.frames;
+  } else if (!audit_jobs_.empty()) {
+    job.audit = std::move(audit_jobs_.front());
+    audit_jobs_.pop_front();
+  } else {
+    return std::nullopt;
+  }
   ++outstanding_;
   ++ref_.requests;
-  ++ref_.frames;
-  return e;
+  return job;
+}
+
+void Cascade::RunState::QueueAudit(Entry* e, Wake* wake) {
+  e->result.audited = true;
+  audit_jobs_.push_back({e->result.frame, std::move(e->image)});
+  ++audits_pending_;
+  wake->jobs = true;
+}
+
+void Cascade::RunState::OnAudit(int64_t frame, Clock::TimePoint t0,
+                                const ReferenceRequest& request,
+                                absl::StatusOr<std::vector<Tensor>> result) {
+  const Clock::TimePoint now = s_.clock->Now();
+  const models::ModelMetadata& model = s_.stages.reference->metadata();
+  absl::StatusOr<std::vector<models::BoxDetection>> boxes =
+      result.ok() ? models::DetectionsFromOutputs(s_.detector, *result, model.name)
+                  : absl::StatusOr<std::vector<models::BoxDetection>>(result.status());
+  FrameResult truth;
+  if (boxes.ok()) {
+    ScaleBoxes(request, &*boxes);
+    policy_.DecideReference(*boxes, model.class_names, &truth);
+  } else if (!absl::IsCancelled(boxes.status())) {
+    spdlog::warn("audit of frame {} failed (not counted): {}", frame, boxes.status().ToString());
+  }
+  Wake wake;
+  {
+    MutexLock lock(&mu_);
+    if (result.ok()) ref_.latency.Record(now - t0);
+    --audits_pending_;
+    wake.room = true;
+    if (boxes.ok()) {
+      audit_pairs_[frame].reference_label = truth.label;
+      PairAudit(frame);
+    } else {
+      ++audit_failures_;
+      audit_pairs_[frame].failed = true;
+      PairAudit(frame);
+    }
+    Completed(&wake);
+    if (audits_pending_ == 0) wake.jobs = true;
+  }
+  Signal(wake);
+}
+
+void Cascade::RunState::AccountRow(const FrameResult& row) {
+  if (!auditing()) return;
+  MutexLock lock(&mu_);
+  audit_.AddRow(row);
+  if (row.audited) {
+    audit_pairs_[row.frame].row = row;
+    PairAudit(row.frame);
+  }
+}
+
+void Cascade::RunState::PairAudit(int64_t frame) {
+  auto it = audit_pairs_.find(frame);
+  if (it == audit_pairs_.end() || !it->second.row) return;
+  if (it->second.failed) {
+    audit_pairs_.erase(it);
+  } else if (it->second.reference_label) {
+    audit_.AddAudit(*it->second.row, *it->second.reference_label);
+    audit_pairs_.erase(it);
+  }
 }
 
 void Cascade::RunState::OnReference(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
@@ -484,6 +638,7 @@ absl::Status Cascade::RunState::EmitLoop(const ResultCallback& on_result,
   while (std::unique_ptr<Entry> e = NextReady()) {
     if (!e->error.ok()) return e->error;
     DNS_RETURN_IF_ERROR(policy_.Complete(e->routing, &e->result));
+    AccountRow(e->result);
     DNS_RETURN_IF_ERROR(on_result(e->result));
     ++rows_delivered_;
     {
@@ -520,6 +675,11 @@ CascadeSummary Cascade::RunState::SummarySoFar() const {
   s.positive_frames = c.positive_frames;
   s.corrupt_frames = c.corrupt_frames;
   s.status_counts = c.status_counts;
+  if (auditing()) {
+    MutexLock lock(&mu_);
+    s.audit = audit_.Estimate(s_.options.audit.level);
+    s.audit_failures = audit_failures_;
+  }
   return s;
 }
 
@@ -583,7 +743,8 @@ absl::StatusOr<CascadeSummary> Cascade::RunState::Run(video::FrameSource& source
   queue.Close();
   edge.join();
   emitter.join();
-  Abort();  // stops the dispatcher if the emitter ended early
+  // The dispatcher ends by itself once the last audit is done (an emitter
+  // that failed aborted the run, which stops it too).
   dispatcher.join();
   WithdrawAndDrain();
 
@@ -675,6 +836,7 @@ absl::StatusOr<std::unique_ptr<Cascade>> Cascade::Create(const CascadeConfig& co
   shared->options = options;
   shared->stages = stages;
   shared->policy = PolicyOptionsFor(config);
+  shared->policy.audit = options.audit;
   shared->clock = clock;
   if (config.diff_enabled) {
     DNS_ASSIGN_OR_RETURN(shared->diff_background, LoadDiffBackground(config));

@@ -76,6 +76,9 @@ struct CascadeOptions {
   PayloadOptions reference_payload;
   // Interpolation for the cheap stages' resizes.
   video::Interpolation interpolation = video::Interpolation::kArea;
+  // The accuracy audit (audit.h): off unless audit.rate > 0; needs a
+  // reference stage.
+  AuditOptions audit;
 };
 
 class Cascade {

@@ -86,6 +86,14 @@ void CascadePolicy::DecideReference(bool present, float confidence, FrameResult*
   r->reference_confidence = confidence;
 }
 
+bool CascadePolicy::ShouldAudit(int64_t frame, labels::FrameStatus decided_by) const {
+  if (decided_by != labels::FrameStatus::kDiffReused &&
+      decided_by != labels::FrameStatus::kSpecialized) {
+    return false;
+  }
+  return AuditDraw(options_.audit.seed, frame, options_.audit.rate);
+}
+
 absl::Status CascadePolicy::Complete(const Routing& routing, FrameResult* r) {
   switch (routing.route) {
     case Route::kInherit:

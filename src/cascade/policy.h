@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "cascade/audit.h"
 #include "cascade/cascade_config.h"
 #include "detect/difference_detector.h"
 #include "labels/label_csv.h"
@@ -73,6 +74,8 @@ struct PolicyOptions {
   // How many frames back the difference detector may name as the frame to
   // reuse (its delta for "delta:N", else 1): the label memory's depth.
   int reuse_depth = 1;
+  // The accuracy audit (audit.h).
+  AuditOptions audit;
 };
 
 // The options a cascade config implies.
@@ -112,6 +115,12 @@ class CascadePolicy {
   // The same from an answer already matched against the query (replayed
   // truth in the optimizer's simulation).
   void DecideReference(bool present, float confidence, labels::FrameResult* r) const;
+
+  // Whether frame `frame`, decided by a cheap stage (`decided_by`:
+  // kDiffReused or kSpecialized), is also sent to the reference for the
+  // audit. A function of the options and the frame only: the same frames
+  // are audited whatever runs where.
+  bool ShouldAudit(int64_t frame, labels::FrameStatus decided_by) const;
 
   // ---- in frame order (one thread) ----
 

@@ -77,6 +77,10 @@ std::string SummaryToJson(const CascadeSummary& s, const video::VideoInfo& video
                                          ? s.frames_per_second / *s.decode_only_frames_per_second
                                          : 0.0;
   }
+  if (s.audit) {
+    j["audit"] = nlohmann::json::parse(AuditToJson(*s.audit));
+    j["audit"]["failures"] = s.audit_failures;
+  }
   return j.dump(2);
 }
 
@@ -103,6 +107,22 @@ std::string SummaryToTable(const CascadeSummary& s, const video::VideoInfo& vide
     out += fmt::format("decode only    {:.1f} frames/s (cascade runs at {:.2f}x of decoding)\n", d,
                        d > 0 ? s.frames_per_second / d : 0.0);
   }
+  if (s.audit) {
+    const AuditEstimate& a = *s.audit;
+    out += fmt::format(
+        "audit          {} frames re-checked by the reference ({} failed); per frame, {:.0f}% "
+        "intervals:\n",
+        a.audited, s.audit_failures, 100 * a.level);
+    out += fmt::format("  FP rate      {:.2f}%  [{:.2f}%, {:.2f}%]\n", 100 * a.fp_rate,
+                       100 * a.fp_interval.low, 100 * a.fp_interval.high);
+    out += fmt::format("  FN rate      {:.2f}%  [{:.2f}%, {:.2f}%]\n", 100 * a.fn_rate,
+                       100 * a.fn_interval.low, 100 * a.fn_interval.high);
+    for (const StratumEstimate& st : a.strata) {
+      if (st.frames == 0) continue;
+      out += fmt::format("  {:<11} {} {:>7} frames, {:>5} audited, {:>4} wrong\n", st.stage,
+                         st.label ? "present" : "absent ", st.frames, st.audited, st.wrong);
+    }
+  }
   return out;
 }
 
@@ -111,7 +131,8 @@ std::string StatusShareLine(const CascadeSummary& s) {
                      100 * Share(s, FrameStatus::kDiffReused),
                      100 * Share(s, FrameStatus::kSpecialized),
                      100 * Share(s, FrameStatus::kReference), 100 * Share(s, FrameStatus::kSkipped),
-                     s.positive_frames);
+                     s.positive_frames) +
+         (s.audit ? " | " + AuditProgressText(*s.audit) : std::string());
 }
 
 std::string ReportToJson(const RunReport& report) {

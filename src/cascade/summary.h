@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cascade/audit.h"
 #include "labels/prediction_csv.h"
 #include "models/model_stage.h"
 #include "video/frame_source.h"
@@ -59,6 +60,11 @@ struct CascadeSummary {
   StageSeconds stage_seconds;
   // Filled by MeasureDecodeOnly when asked for.
   std::optional<double> decode_only_frames_per_second;
+  // The accuracy audit's estimates, when the run audits (over the rows so
+  // far and the audits returned so far).
+  std::optional<AuditEstimate> audit;
+  // Audit requests the reference failed (their frames are not counted).
+  int64_t audit_failures = 0;
 };
 
 struct RunReport {

@@ -86,10 +86,11 @@ absl::StatusOr<std::vector<Row>> ParseCsvRows(std::string_view text, std::string
     if (IsBlank(line)) continue;
     absl::Status status = SplitCsvLine(line, &fields);
     if (!status.ok()) return LocatedError(source, line_number, status);
-    // The header is recognised by its first column; its width is still checked.
+    // The header is recognised by its first column; its width is still
+    // checked (optional trailing columns allowed).
     const bool header = first_row && fields[0] == "frame";
     first_row = false;
-    if (header && fields.size() == header_fields) continue;
+    if (header && fields.size() >= header_fields) continue;
     Row row;
     status = parse_row(fields, &row);
     if (!status.ok()) return LocatedError(source, line_number, status);

@@ -27,11 +27,20 @@ absl::Status ParseLabelField(const std::string& text, bool* label) {
   return absl::OkStatus();
 }
 
-// Fills *r from the 6 fields of one row; the error names what is wrong.
+// Fills *r from the 6 fields of one row (7 with the audit column); the
+// error names what is wrong.
 absl::Status ParseFrameResult(const std::vector<std::string>& fields, FrameResult* r) {
-  if (fields.size() != kPredictionFields) {
-    return absl::InvalidArgumentError(
-        fmt::format("expected {} fields, got {}", kPredictionFields, fields.size()));
+  if (fields.size() != kPredictionFields && fields.size() != kPredictionFields + 1) {
+    return absl::InvalidArgumentError(fmt::format("expected {} fields ({} with '{}'), got {}",
+                                                  kPredictionFields, kPredictionFields + 1,
+                                                  kAuditColumn, fields.size()));
+  }
+  if (fields.size() == kPredictionFields + 1) {
+    if (fields[6] != "0" && fields[6] != "1") {
+      return absl::InvalidArgumentError(
+          fmt::format("field '{}' is not 0 or 1: '{}'", kAuditColumn, fields[6]));
+    }
+    r->audited = fields[6] == "1";
   }
   DNS_RETURN_IF_ERROR(internal::ParseInt64Field(fields[0], "frame", &r->frame));
   if (r->frame < 0) {
@@ -77,15 +86,17 @@ absl::StatusOr<std::vector<FrameResult>> ReadPredictionCsv(const std::string& pa
   return ParsePredictionCsv(text, path);
 }
 
-std::string FormatPredictionRow(const FrameResult& r) {
-  return fmt::format("{},{},{},{},{},{}", r.frame, r.label ? 1 : 0, FrameStatusName(r.status),
-                     FormatOptionalFloat(r.diff_score),
-                     FormatOptionalFloat(r.specialized_confidence),
-                     FormatOptionalFloat(r.reference_confidence));
+std::string FormatPredictionRow(const FrameResult& r, bool audit_column) {
+  std::string row = fmt::format("{},{},{},{},{},{}", r.frame, r.label ? 1 : 0,
+                                FrameStatusName(r.status), FormatOptionalFloat(r.diff_score),
+                                FormatOptionalFloat(r.specialized_confidence),
+                                FormatOptionalFloat(r.reference_confidence));
+  if (audit_column) row += r.audited ? ",1" : ",0";
+  return row;
 }
 
 absl::StatusOr<std::unique_ptr<PredictionCsvWriter>> PredictionCsvWriter::Open(
-    const std::string& path) {
+    const std::string& path, bool audit_column) {
   std::unique_ptr<PredictionCsvWriter> writer;
   if (path == "-") {
     writer.reset(new PredictionCsvWriter(stdout, "<stdout>", /*owned=*/false));
@@ -93,7 +104,11 @@ absl::StatusOr<std::unique_ptr<PredictionCsvWriter>> PredictionCsvWriter::Open(
     DNS_ASSIGN_OR_RETURN(FILE * file, internal::OpenForWrite(path));
     writer.reset(new PredictionCsvWriter(file, path, /*owned=*/true));
   }
-  DNS_RETURN_IF_ERROR(internal::WriteLine(writer->file_, writer->path_, kPredictionCsvHeader));
+  writer->audit_column_ = audit_column;
+  const std::string header = audit_column
+                                 ? fmt::format("{},{}", kPredictionCsvHeader, kAuditColumn)
+                                 : std::string(kPredictionCsvHeader);
+  DNS_RETURN_IF_ERROR(internal::WriteLine(writer->file_, writer->path_, header));
   return writer;
 }
 
@@ -110,7 +125,7 @@ absl::Status PredictionCsvWriter::Write(const FrameResult& result) {
   if (file_ == nullptr) {
     return absl::FailedPreconditionError(fmt::format("'{}' is already closed", path_));
   }
-  return internal::WriteLine(file_, path_, FormatPredictionRow(result));
+  return internal::WriteLine(file_, path_, FormatPredictionRow(result, audit_column_));
 }
 
 absl::Status PredictionCsvWriter::Close() {

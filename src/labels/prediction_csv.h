@@ -40,24 +40,32 @@ struct FrameResult {
   float diff_score = std::nanf("");
   float specialized_confidence = std::nanf("");
   float reference_confidence = std::nanf("");
+  // Also sent to the reference by the accuracy audit (the label above is
+  // still the cascade's own).
+  bool audited = false;
 };
 
 inline constexpr std::string_view kPredictionCsvHeader =
     "frame,label,status,diff_score,specialized_confidence,reference_confidence";
+// Runs with the accuracy audit add one column after the NoScope-compatible
+// ones: 1 when the frame was also sent to the reference by the audit.
+inline constexpr std::string_view kAuditColumn = "audited";
 
+// Reads both layouts (with and without the audit column).
 // Errors: "<source_name>:<line>: <what>" (InvalidArgument).
 absl::StatusOr<std::vector<FrameResult>> ParsePredictionCsv(std::string_view text,
                                                             std::string_view source_name);
 // NotFound when missing.
 absl::StatusOr<std::vector<FrameResult>> ReadPredictionCsv(const std::string& path);
 
-// Formats one CSV row (no newline).
-std::string FormatPredictionRow(const FrameResult& result);
+// Formats one CSV row (no newline), with the audit column when asked.
+std::string FormatPredictionRow(const FrameResult& result, bool audit_column = false);
 
 class PredictionCsvWriter {
  public:
-  // `path` "-" writes to stdout.
-  static absl::StatusOr<std::unique_ptr<PredictionCsvWriter>> Open(const std::string& path);
+  // `path` "-" writes to stdout; `audit_column` adds the "audited" column.
+  static absl::StatusOr<std::unique_ptr<PredictionCsvWriter>> Open(const std::string& path,
+                                                                   bool audit_column = false);
   ~PredictionCsvWriter();
   absl::Status Write(const FrameResult& result);
   absl::Status Close();
@@ -68,6 +76,7 @@ class PredictionCsvWriter {
   FILE* file_;
   std::string path_;
   bool owned_;
+  bool audit_column_ = false;
 };
 
 }  // namespace dnoscope::labels

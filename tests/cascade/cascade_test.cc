@@ -2,7 +2,9 @@
 // detector, the specialized thresholds, reuse and inheritance of labels,
 // and how errors stop a run.
 #include "cascade/cascade.h"
+#include "cascade/policy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <vector>
@@ -230,6 +232,91 @@ TEST(CascadeTest, CreateRejectsMissingStages) {
   std::unique_ptr<models::ModelStage> reference = models::MakeLocalStage(Detector({}));
   config.specialized.model = "x";
   EXPECT_FALSE(Cascade::Create(config, {}, {nullptr, reference.get()}).ok());
+}
+
+}  // namespace
+}  // namespace dnoscope::cascade
+
+namespace dnoscope::cascade {
+namespace {
+
+// Frames 0..99 are identical (frame 0 shows a person per the reference, the
+// rest reuse its label); frames 100..199 are identical to each other (100
+// shows no one, the rest reuse that). The detector's truth for an audited
+// frame: a person on every third frame.
+TEST(CascadeAuditTest, AuditedFramesKeepTheirLabelsAndFeedTheEstimate) {
+  std::vector<video::Frame> frames;
+  for (int i = 0; i < 200; ++i) frames.push_back(MakeFrame(i, i < 100 ? 50 : 90));
+  std::map<int64_t, std::vector<models::BoxDetection>> truth;
+  truth[0] = {PersonAt(10, 10)};
+  for (int i = 1; i < 200; ++i) {
+    if (i % 3 == 0) truth[i] = {PersonAt(10, 10)};
+  }
+  auto detector = Detector(truth);
+  auto calls = detector->calls;
+  CascadeOptions options;
+  options.audit.rate = 0.3;
+  options.audit.seed = 11;
+  std::unique_ptr<models::ModelStage> ref_stage = models::MakeLocalStage(std::move(detector));
+  auto cascade = Cascade::Create(BaseConfig(), options, {nullptr, ref_stage.get()});
+  ASSERT_TRUE(cascade.ok()) << cascade.status();
+  FakeFrameSource source(std::move(frames), kW, kH, absl::OkStatus());
+  std::vector<FrameResult> rows;
+  absl::StatusOr<CascadeSummary> summary = (*cascade)->Run(source, [&](const FrameResult& r) {
+    rows.push_back(r);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_EQ(rows.size(), 200u);
+
+  CascadePolicy policy(PolicyOptions{.audit = options.audit});
+  std::vector<int64_t> expected_calls = {0, 100};
+  int wrong_present = 0, wrong_absent = 0, audited_present = 0, audited_absent = 0;
+  for (const FrameResult& r : rows) {
+    SCOPED_TRACE(r.frame);
+    const bool anchor = r.frame == 0 || r.frame == 100;
+    // Labels are the cascade's own, audited or not.
+    EXPECT_EQ(r.status, anchor ? FrameStatus::kReference : FrameStatus::kDiffReused);
+    EXPECT_EQ(r.label, r.frame < 100);
+    EXPECT_EQ(r.audited, !anchor && policy.ShouldAudit(r.frame, FrameStatus::kDiffReused));
+    if (!r.audited) continue;
+    expected_calls.push_back(r.frame);
+    const bool person = r.frame % 3 == 0;
+    if (r.label) {
+      ++audited_present;
+      wrong_present += !person;
+    } else {
+      ++audited_absent;
+      wrong_absent += person;
+    }
+  }
+  // The reference saw the two anchors and exactly the audited frames.
+  std::vector<int64_t> seen = *calls;
+  std::sort(seen.begin(), seen.end());
+  std::sort(expected_calls.begin(), expected_calls.end());
+  EXPECT_EQ(seen, expected_calls);
+  ASSERT_GT(audited_present, 0);
+  ASSERT_GT(audited_absent, 0);
+
+  ASSERT_TRUE(summary->audit.has_value());
+  const AuditEstimate& e = *summary->audit;
+  EXPECT_EQ(e.audited, audited_present + audited_absent);
+  EXPECT_EQ(summary->audit_failures, 0);
+  const double q = static_cast<double>(wrong_present) / audited_present;
+  const double r = static_cast<double>(wrong_absent) / audited_absent;
+  // 99 reused present rows, 99 reused absent, the anchors right.
+  EXPECT_NEAR(e.fp_rate, 99 * q / (99 * q + 1 + 99 * (1 - r)), 1e-12);
+  EXPECT_NEAR(e.fn_rate, 99 * r / (99 * r + 1 + 99 * (1 - q)), 1e-12);
+  EXPECT_NE(SummaryToJson(*summary, source.info()).find("\"fn_interval\""), std::string::npos);
+}
+
+TEST(CascadeAuditTest, BadAuditOptionsAreRefusedAtCreate) {
+  auto detector = Detector({});
+  std::unique_ptr<models::ModelStage> ref_stage = models::MakeLocalStage(std::move(detector));
+  CascadeOptions options;
+  options.audit.rate = 2;
+  auto cascade = Cascade::Create(BaseConfig(), options, {nullptr, ref_stage.get()});
+  EXPECT_EQ(cascade.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -150,11 +150,11 @@ class RemoteCascadeTest : public ::testing::Test {
     return model.ok() ? models::MakeLocalStage(*std::move(model)) : nullptr;
   }
 
-  std::vector<FrameResult> RunLocal(const CascadeConfig& config) {
+  std::vector<FrameResult> RunLocal(const CascadeConfig& config, CascadeOptions options = {}) {
     std::unique_ptr<ModelStage> reference = LocalStage(config.reference);
     std::unique_ptr<ModelStage> specialized =
         config.specialized_enabled() ? LocalStage(config.specialized) : nullptr;
-    auto cascade = cascade::Cascade::Create(config, {}, {specialized.get(), reference.get()});
+    auto cascade = cascade::Cascade::Create(config, options, {specialized.get(), reference.get()});
     EXPECT_TRUE(cascade.ok()) << cascade.status();
     if (!cascade.ok()) return {};
     auto source = video::OpenFrameSource({.uri = video_});
@@ -225,9 +225,9 @@ class RemoteCascadeTest : public ::testing::Test {
     return out;
   }
 
-  static std::string Csv(const std::vector<FrameResult>& rows) {
+  static std::string Csv(const std::vector<FrameResult>& rows, bool audit_column = false) {
     std::string out;
-    for (const FrameResult& r : rows) out += labels::FormatPredictionRow(r) + "\n";
+    for (const FrameResult& r : rows) out += labels::FormatPredictionRow(r, audit_column) + "\n";
     return out;
   }
 
@@ -276,6 +276,26 @@ TEST_F(RemoteCascadeTest, RealOnnxSpecializedModelBatchedRemotelyEqualsLocal) {
                           client::WireFormat::kKserveBinary, options);
   ASSERT_TRUE(out.status.ok()) << out.status;
   EXPECT_EQ(Csv(out.rows), local);
+}
+
+TEST_F(RemoteCascadeTest, AuditSamplesTheSameFramesLocallyAndRemotely) {
+  const CascadeConfig config = Config("spec");
+  CascadeOptions options;
+  options.audit.rate = 0.3;
+  options.audit.seed = 5;
+  const std::vector<FrameResult> local_rows = RunLocal(config, options);
+  const std::string local = Csv(local_rows, /*audit_column=*/true);
+  ASSERT_THAT(local, HasSubstr(",specialized,"));
+  int audited = 0;
+  for (const FrameResult& r : local_rows) audited += r.audited ? 1 : 0;
+  EXPECT_GT(audited, 0);
+  auto a = StartServer(repo_);
+  Outcome out = RunRemote(config, {a->endpoint()}, {a->endpoint()},
+                          client::WireFormat::kKserveBinary, options);
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  EXPECT_EQ(Csv(out.rows, /*audit_column=*/true), local);
+  // Without the audit, the same rows but for the flag.
+  EXPECT_EQ(Csv(RunLocal(config)), Csv(local_rows));
 }
 
 TEST_F(RemoteCascadeTest, CompressedPayloadsReachTheServerAndShrinkTheBytes) {

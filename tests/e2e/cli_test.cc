@@ -168,6 +168,39 @@ TEST_F(SyntheticSceneTest, CompareDecodeReportsTheDecodeOnlyRate) {
   EXPECT_NE(r.output.find("decode only"), std::string::npos) << r.output;
 }
 
+// The audit on a run whose difference detector reuses labels wrongly: the
+// CSV marks the audited frames, eval reads it, and the summary's interval
+// holds the run's true per-frame rates (from eval against the truth).
+TEST_F(SyntheticSceneTest, AuditMarksFramesAndItsIntervalsHoldTheTrueRates) {
+  const std::string out = dir_->File("audit.csv");
+  const std::string summary = dir_->File("audit.json");
+  CommandResult r = Dns(RunArgs() + " --diff-threshold 30 --audit-rate 0.5 --audit-seed 3 --out " +
+                        out + " --summary-json " + summary);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string csv = testing::ReadFileOrEmpty(out);
+  EXPECT_THAT(csv, ::testing::StartsWith(std::string(labels::kPredictionCsvHeader) + ",audited\n"));
+  auto rows = labels::ReadPredictionCsv(out);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  int64_t audited = 0;
+  for (const labels::FrameResult& p : *rows) audited += p.audited ? 1 : 0;
+  auto j = nlohmann::json::parse(testing::ReadFileOrEmpty(summary));
+  ASSERT_TRUE(j.contains("audit")) << j.dump();
+  EXPECT_EQ(j["audit"]["audited"].get<int64_t>() + j["audit"]["failures"].get<int64_t>(), audited);
+  EXPECT_GT(audited, 0);
+  EXPECT_NE(r.output.find("FN rate"), std::string::npos) << r.output;
+
+  CommandResult eval =
+      Dns("eval --labels " + Truth() + " --predictions " + out + " --object car --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  auto e = nlohmann::json::parse(eval.output);
+  const double fp = e["fp_rate"].get<double>(), fn = e["fn_rate"].get<double>();
+  ASSERT_GT(fp + fn, 0) << "the threshold should make the cascade err";
+  EXPECT_LE(j["audit"]["fp_interval"][0].get<double>(), fp);
+  EXPECT_GE(j["audit"]["fp_interval"][1].get<double>(), fp);
+  EXPECT_LE(j["audit"]["fn_interval"][0].get<double>(), fn);
+  EXPECT_GE(j["audit"]["fn_interval"][1].get<double>(), fn);
+}
+
 TEST_F(SyntheticSceneTest, InfoPrintsVideoProperties) {
   CommandResult r = Dns("info --video " + Video());
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -11,6 +11,7 @@
 namespace dnoscope::labels {
 namespace {
 
+using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
@@ -50,6 +51,28 @@ TEST(PredictionCsvTest, RoundTripsThroughFileIncludingNaNFields) {
   for (size_t i = 0; i < results.size(); ++i) ExpectSameResult((*read)[i], results[i]);
 }
 
+TEST(PredictionCsvTest, TheAuditColumnFollowsTheNoScopeColumnsAndReadsBack) {
+  FrameResult audited{5, true, FrameStatus::kSpecialized, kNaN, 0.99f, kNaN};
+  audited.audited = true;
+  testing::ScratchDir dir;
+  const std::string path = dir.File("audit.csv");
+  auto writer = PredictionCsvWriter::Open(path, /*audit_column=*/true);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->Write(audited).ok());
+  ASSERT_TRUE((*writer)->Write({6, false, FrameStatus::kReference, kNaN, kNaN, 0.0f}).ok());
+  ASSERT_TRUE((*writer)->Close().ok());
+  EXPECT_EQ(testing::ReadFileOrEmpty(path), std::string(kPredictionCsvHeader) +
+                                                ",audited\n5,1,specialized,,0.99,,1\n"
+                                                "6,0,reference,,,0,0\n");
+  auto read = ReadPredictionCsv(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_TRUE((*read)[0].audited);
+  EXPECT_FALSE((*read)[1].audited);
+  auto bad = ParsePredictionCsv("5,1,specialized,,0.99,,yes\n", "x.csv");
+  EXPECT_THAT(bad.status().message(), HasSubstr("x.csv:1: field 'audited' is not 0 or 1"));
+}
+
 TEST(PredictionCsvTest, FormatsEmptyFieldsForStagesThatDidNotRun) {
   EXPECT_EQ(FormatPredictionRow({12, false, FrameStatus::kDiffReused, 0.25f, kNaN, kNaN}),
             "12,0,diff_reused,0.25,,");
@@ -76,7 +99,7 @@ TEST(PredictionCsvTest, BadStatusNamesFileLineAndStatus) {
 TEST(PredictionCsvTest, MalformedRowsAreRejected) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"0,2,reference,,,", "p.csv:1: field 'label' is not 0 or 1: '2'"},
-      {"0,1,reference,,", "p.csv:1: expected 6 fields, got 5"},
+      {"0,1,reference,,", "p.csv:1: expected 6 fields (7 with 'audited'), got 5"},
       {"-1,1,reference,,,", "p.csv:1: negative frame number: -1"},
       {"0,1,reference,x,,", "p.csv:1: field 'diff_score' is not a number: 'x'"},
   };
