@@ -16,11 +16,14 @@ absl::Status ExportToTriton(const models::TritonExportOptions& options) {
   std::string batching =
       c.max_batch_size > 0
           ? fmt::format("max_batch_size {}, dynamic batching", c.max_batch_size)
-          : std::string("max_batch_size 0: the graph's first dimension is fixed, so Triton "
-                        "serves it unbatched with the full shapes");
+          : std::string(
+                "max_batch_size 0: the graph's first dimension is fixed, so Triton "
+                "serves it unbatched with the full shapes");
   std::vector<std::string> inputs, outputs;
-  for (const auto& t : c.inputs) inputs.push_back(fmt::format("{} {} [{}]", t.name, t.data_type, fmt::join(t.dims, ",")));
-  for (const auto& t : c.outputs) outputs.push_back(fmt::format("{} {} [{}]", t.name, t.data_type, fmt::join(t.dims, ",")));
+  for (const auto& t : c.inputs)
+    inputs.push_back(fmt::format("{} {} [{}]", t.name, t.data_type, fmt::join(t.dims, ",")));
+  for (const auto& t : c.outputs)
+    outputs.push_back(fmt::format("{} {} [{}]", t.name, t.data_type, fmt::join(t.dims, ",")));
   std::printf("wrote Triton model '%s' version %lld -> %s\n  inputs %s; outputs %s; %s\n",
               c.name.c_str(), static_cast<long long>(e.version), e.onnx_path.c_str(),
               fmt::format("{}", fmt::join(inputs, ", ")).c_str(),
@@ -30,13 +33,17 @@ absl::Status ExportToTriton(const models::TritonExportOptions& options) {
 
 void AddTritonHelp(CLI::App* sub) {
   sub->footer(
-      "Triton layout: DIR/<name>/config.pbtxt (platform onnxruntime_onnx, backend onnxruntime; "
-      "input/output names, data types and dims read from the ONNX graph; max_batch_size and "
-      "dynamic_batching when the graph's first dimension is symbolic, else max_batch_size 0 "
-      "with full shapes; instance count, preferred batch sizes and queue delay from "
-      "config.json) and DIR/<name>/<version>/model.onnx, the version number kept. Serve it "
-      "with: docker run --rm -p 8000:8000 -p 8001:8001 -v $PWD/DIR:/models "
-      "nvcr.io/nvidia/tritonserver:24.08-py3 tritonserver --model-repository=/models");
+      "Triton layout (DIR = --triton-repository):\n"
+      "  DIR/<name>/config.pbtxt          platform \"onnxruntime_onnx\", backend \"onnxruntime\";\n"
+      "                                   input/output names, data types and dims read from the\n"
+      "                                   ONNX graph; max_batch_size + dynamic_batching when the\n"
+      "                                   graph's first dimension is symbolic, else\n"
+      "                                   max_batch_size 0 with the full shapes; instance count,\n"
+      "                                   preferred batch sizes, queue delay from config.json\n"
+      "  DIR/<name>/<version>/model.onnx  the graph, under the same version number\n"
+      "Serve it with Triton's ONNX Runtime backend (HTTP 8000, gRPC 8001):\n"
+      "  docker run --rm -p 8000:8000 -p 8001:8001 -v $PWD/DIR:/models \\\n"
+      "    nvcr.io/nvidia/tritonserver:24.08-py3 tritonserver --model-repository=/models");
 }
 
 Command AddExportCommand(CLI::App& root) {

@@ -1,9 +1,10 @@
 #include "common/file.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 #include <fstream>
 
 #include "fmt/format.h"

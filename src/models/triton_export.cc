@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <utility>
 
 #include "common/file.h"
 #include "common/status_macros.h"
@@ -85,9 +86,8 @@ std::string Quoted(const std::string& s) {
 std::string TensorsPbtxt(const char* field, const std::vector<TritonTensorConfig>& tensors) {
   std::vector<std::string> items;
   for (const TritonTensorConfig& t : tensors) {
-    std::string item = fmt::format(
-        "  {{\n    name: {}\n    data_type: {}\n    dims: [ {} ]\n", Quoted(t.name), t.data_type,
-        fmt::join(t.dims, ", "));
+    std::string item = fmt::format("  {{\n    name: {}\n    data_type: {}\n    dims: [ {} ]\n",
+                                   Quoted(t.name), t.data_type, fmt::join(t.dims, ", "));
     if (t.reshape_to_scalar) item += "    reshape: { shape: [ ] }\n";
     items.push_back(item + "  }");
   }
@@ -117,8 +117,7 @@ absl::Status WriteVersion(const fs::path& model_dir, int64_t version,
   const fs::path final_dir = model_dir / std::to_string(version);
   std::error_code ec;
   if (fs::exists(final_dir, ec)) {
-    absl::StatusOr<std::string> existing =
-        ReadFile((final_dir / kTritonModelFile).string());
+    absl::StatusOr<std::string> existing = ReadFile((final_dir / kTritonModelFile).string());
     if (existing.ok() && *existing == onnx_bytes) return absl::OkStatus();
     return absl::AlreadyExistsError(fmt::format(
         "'{}' already holds another model: remove it or export under another Triton model name",
@@ -128,8 +127,8 @@ absl::Status WriteVersion(const fs::path& model_dir, int64_t version,
   absl::Status status = WriteFile((staging / kTritonModelFile).string(), onnx_bytes);
   if (status.ok()) fs::rename(staging, final_dir, ec);
   if (status.ok() && ec) {
-    status = absl::AbortedError(fmt::format("cannot move the new version into '{}': {}",
-                                            final_dir.string(), ec.message()));
+    status = absl::AbortedError(
+        fmt::format("cannot move the new version into '{}': {}", final_dir.string(), ec.message()));
   }
   if (!status.ok()) fs::remove_all(staging, ec);
   return status;
@@ -153,26 +152,18 @@ absl::StatusOr<std::string> OnnxModelPath(const ModelConfig& config, const std::
 }  // namespace
 
 absl::StatusOr<std::string> TritonDataType(int onnx_elem_type) {
-  switch (onnx_elem_type) {
-    case 1: return std::string("TYPE_FP32");
-    case 2: return std::string("TYPE_UINT8");
-    case 3: return std::string("TYPE_INT8");
-    case 4: return std::string("TYPE_UINT16");
-    case 5: return std::string("TYPE_INT16");
-    case 6: return std::string("TYPE_INT32");
-    case 7: return std::string("TYPE_INT64");
-    case 8: return std::string("TYPE_STRING");
-    case 9: return std::string("TYPE_BOOL");
-    case 10: return std::string("TYPE_FP16");
-    case 11: return std::string("TYPE_FP64");
-    case 12: return std::string("TYPE_UINT32");
-    case 13: return std::string("TYPE_UINT64");
-    case 16: return std::string("TYPE_BF16");
-    default: break;
+  // onnx.TensorProto.DataType -> Triton's DataType names.
+  static constexpr std::pair<int, const char*> kTypes[] = {
+      {1, "TYPE_FP32"},    {2, "TYPE_UINT8"}, {3, "TYPE_INT8"},  {4, "TYPE_UINT16"},
+      {5, "TYPE_INT16"},   {6, "TYPE_INT32"}, {7, "TYPE_INT64"}, {8, "TYPE_STRING"},
+      {9, "TYPE_BOOL"},    {10, "TYPE_FP16"}, {11, "TYPE_FP64"}, {12, "TYPE_UINT32"},
+      {13, "TYPE_UINT64"}, {16, "TYPE_BF16"}};
+  for (const auto& [onnx, triton] : kTypes) {
+    if (onnx == onnx_elem_type) return std::string(triton);
   }
-  return absl::InvalidArgumentError(fmt::format(
-      "ONNX element type {} has no Triton data type (unknown, complex or 8-bit float)",
-      onnx_elem_type));
+  return absl::InvalidArgumentError(
+      fmt::format("ONNX element type {} has no Triton data type (unknown, complex or 8-bit float)",
+                  onnx_elem_type));
 }
 
 absl::StatusOr<TritonModelConfig> MakeTritonConfig(const OnnxGraphInfo& graph,
@@ -190,9 +181,9 @@ absl::StatusOr<TritonModelConfig> MakeTritonConfig(const OnnxGraphInfo& graph,
   c.max_queue_delay_us = serving.max_queue_delay_us;
   for (int size : serving.preferred_batch_sizes) {
     if (size < 1 || size > max_batch_size) {
-      return absl::InvalidArgumentError(fmt::format(
-          "preferred batch size {} of config.json is not in 1..{} (the max batch size)", size,
-          max_batch_size));
+      return absl::InvalidArgumentError(
+          fmt::format("preferred batch size {} of config.json is not in 1..{} (the max batch size)",
+                      size, max_batch_size));
     }
   }
   c.preferred_batch_sizes = serving.preferred_batch_sizes;
@@ -211,7 +202,8 @@ std::string TritonConfigToPbtxt(const TritonModelConfig& c) {
   if (c.max_batch_size > 0) {
     text += "dynamic_batching {\n";
     if (!c.preferred_batch_sizes.empty()) {
-      text += fmt::format("  preferred_batch_size: [ {} ]\n", fmt::join(c.preferred_batch_sizes, ", "));
+      text +=
+          fmt::format("  preferred_batch_size: [ {} ]\n", fmt::join(c.preferred_batch_sizes, ", "));
     }
     if (c.max_queue_delay_us > 0) {
       text += fmt::format("  max_queue_delay_microseconds: {}\n", c.max_queue_delay_us);
@@ -222,7 +214,8 @@ std::string TritonConfigToPbtxt(const TritonModelConfig& c) {
 }
 
 absl::StatusOr<TritonExport> ExportForTriton(const TritonExportOptions& options) {
-  if (options.triton_repository.empty()) return absl::InvalidArgumentError("no Triton repository given");
+  if (options.triton_repository.empty())
+    return absl::InvalidArgumentError("no Triton repository given");
   if (options.max_batch_size < 0) return absl::InvalidArgumentError("max batch size must be >= 0");
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<ModelRepository> repository,
                        ModelRepository::Open(options.repository));

@@ -27,10 +27,10 @@ namespace dnoscope {
 namespace {
 
 using testing::CommandResult;
+using ::testing::HasSubstr;
 using testing::ReadFileOrEmpty;
 using testing::RunCommand;
 using testing::ScratchDir;
-using ::testing::HasSubstr;
 
 constexpr int kWidth = 50;
 constexpr int kHeight = 50;
@@ -111,8 +111,8 @@ TEST_F(TritonExportTest, CliRefusesNonOnnxAndUnknownModels) {
                         " --model people --triton-repository " + dir_->File("triton"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("only ONNX models"));
-  r = Dns("export --model-repository " + dir_->File("repo") +
-          " --model bus --triton-repository " + dir_->File("triton"));
+  r = Dns("export --model-repository " + dir_->File("repo") + " --model bus --triton-repository " +
+          dir_->File("triton"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("no model 'bus'"));
   EXPECT_FALSE(std::filesystem::exists(dir_->File("triton/people")));
@@ -176,8 +176,8 @@ TEST_F(TritonExportTest, OnnxRuntimeMatchesOpenCvDnn) {
     const int batch = batches[i];
     const nlohmann::json& out = result["cases"][i]["outputs"]["confidence"];
     EXPECT_EQ(out["dims"], nlohmann::json({batch, 1}));
-    absl::StatusOr<std::vector<Tensor>> cv = (*model)->Infer({Tensor::Uint8(
-        "images", {batch, kHeight, kWidth, 3}, images[i].data(), images[i].size())});
+    absl::StatusOr<std::vector<Tensor>> cv = (*model)->Infer(
+        {Tensor::Uint8("images", {batch, kHeight, kWidth, 3}, images[i].data(), images[i].size())});
     ASSERT_TRUE(cv.ok()) << cv.status();
     const std::span<const float> expected = cv->at(0).Values<float>();
     ASSERT_EQ(out["data"].size(), expected.size()) << "batch " << batch;
