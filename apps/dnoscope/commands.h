@@ -10,6 +10,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "models/triton_export.h"
 
 namespace dnoscope::app {
 
@@ -27,5 +28,12 @@ Command AddTrainCommand(CLI::App& root);
 Command AddOptimizeCommand(CLI::App& root);
 Command AddServeCommand(CLI::App& root);
 Command AddBenchCommand(CLI::App& root);
+Command AddExportCommand(CLI::App& root);
+
+// Shared by `export` and `train --triton-repository`: runs the export and
+// prints what was written.
+absl::Status ExportToTriton(const models::TritonExportOptions& options);
+// Appends the Triton layout and the serving command to `sub`'s help.
+void AddTritonHelp(CLI::App* sub);
 
 }  // namespace dnoscope::app

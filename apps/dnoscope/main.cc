@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   std::vector<dnoscope::app::Command> commands = {
       dnoscope::app::AddSynthCommand(app), dnoscope::app::AddLabelCommand(app),
       dnoscope::app::AddRunCommand(app), dnoscope::app::AddEvalCommand(app),
-      dnoscope::app::AddTrainCommand(app),    dnoscope::app::AddOptimizeCommand(app),
+      dnoscope::app::AddTrainCommand(app),     dnoscope::app::AddExportCommand(app),    dnoscope::app::AddOptimizeCommand(app),
       dnoscope::app::AddServeCommand(app),    dnoscope::app::AddBenchCommand(app),
       dnoscope::app::AddInfoCommand(app)};
   CLI11_PARSE(app, argc, argv);

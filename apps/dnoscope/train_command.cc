@@ -25,6 +25,7 @@ struct TrainArgs {
   std::string object;
   std::string out;
   std::string name;
+  std::string triton_repository;
   float min_confidence = 0;
   std::string optimizer = "adam";
   std::string progress = "auto";
@@ -109,7 +110,13 @@ absl::Status ExecuteTrain(TrainArgs a) {
       chosen.architecture.Name().c_str(), chosen.validation_loss, chosen.validation_accuracy,
       chosen.validation_balanced_accuracy, a.name.c_str(), static_cast<long long>(written.version),
       written.onnx_path.c_str(), SecondsBetween(start, Clock::Real()->Now()));
-  return absl::OkStatus();
+  if (a.triton_repository.empty()) return absl::OkStatus();
+  models::TritonExportOptions triton;
+  triton.repository = a.out;
+  triton.model = a.name;
+  triton.version = written.version;
+  triton.triton_repository = a.triton_repository;
+  return ExportToTriton(triton);
 }
 
 void AddDatasetOptions(CLI::App* sub, TrainArgs* a) {
@@ -194,9 +201,13 @@ Command AddTrainCommand(CLI::App& root) {
   sub->add_option("--max-batch-size", args->max_batch_size,
                   "max_batch_size written to a new model's config.json")
       ->capture_default_str();
+  sub->add_option("--triton-repository", args->triton_repository,
+                  "Also write the model into this Triton model repository (same name and "
+                  "version; see `dnoscope export --help`)");
   AddDatasetOptions(sub, args.get());
   AddTrainingOptions(sub, args.get());
   AddProgressOption(*sub, &args->progress);
+  AddTritonHelp(sub);
   return {sub, [args] {
             args->dataset.seed = args->training.seed;
             return ExecuteTrain(*args);

@@ -140,23 +140,6 @@ absl::Status LocatedError(std::string_view source, int64_t line, const absl::Sta
   return LocatedError(source, line, std::string_view(what.data(), what.size()));
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    const int error = errno;
-    return IoError(error, fmt::format("cannot open '{}'", path));
-  }
-  std::string text;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
-  const bool failed = std::ferror(file) != 0;
-  const int error = errno;
-  std::fclose(file);
-  if (failed) return IoError(error, fmt::format("cannot read '{}'", path));
-  return text;
-}
-
 absl::StatusOr<FILE*> OpenForWrite(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "w");
   if (file == nullptr) {

@@ -60,10 +60,6 @@ std::string FormatFloat(float value);
 absl::Status LocatedError(std::string_view source, int64_t line, std::string_view what);
 absl::Status LocatedError(std::string_view source, int64_t line, const absl::Status& cause);
 
-// Reads a whole file. NotFound when missing, PermissionDenied, or another
-// errno-derived code.
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
-
 // fopen(path, "w") with an errno-derived status on failure.
 absl::StatusOr<FILE*> OpenForWrite(const std::string& path);
 

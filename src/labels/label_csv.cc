@@ -4,6 +4,7 @@
 #include <array>
 
 #include "absl/status/status.h"
+#include "common/file.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "labels/csv_util.h"
@@ -51,7 +52,7 @@ absl::StatusOr<std::vector<Detection>> ParseLabelCsv(std::string_view text,
 }
 
 absl::StatusOr<std::vector<Detection>> ReadLabelCsv(const std::string& path) {
-  DNS_ASSIGN_OR_RETURN(std::string text, internal::ReadWholeFile(path));
+  DNS_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   return ParseLabelCsv(text, path);
 }
 

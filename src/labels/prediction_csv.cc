@@ -3,6 +3,7 @@
 #include <array>
 
 #include "absl/status/status.h"
+#include "common/file.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "labels/csv_util.h"
@@ -82,7 +83,7 @@ absl::StatusOr<std::vector<FrameResult>> ParsePredictionCsv(std::string_view tex
 }
 
 absl::StatusOr<std::vector<FrameResult>> ReadPredictionCsv(const std::string& path) {
-  DNS_ASSIGN_OR_RETURN(std::string text, internal::ReadWholeFile(path));
+  DNS_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   return ParsePredictionCsv(text, path);
 }
 

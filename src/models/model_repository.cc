@@ -35,7 +35,9 @@ bool ParseVersion(const std::string& name, int64_t* version) {
   return ec == std::errc() && end == name.data() + name.size() && *version > 0;
 }
 
-std::vector<int64_t> ScanVersions(const fs::path& model_dir) {
+}  // namespace
+
+std::vector<int64_t> VersionFolders(const std::string& model_dir) {
   std::vector<int64_t> versions;
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(model_dir, ec)) {
@@ -48,6 +50,8 @@ std::vector<int64_t> ScanVersions(const fs::path& model_dir) {
   std::sort(versions.begin(), versions.end());
   return versions;
 }
+
+namespace {
 
 absl::StatusOr<ModelConfig> ReadConfig(const fs::path& model_dir, const std::string& name) {
   const fs::path path = model_dir / kConfigFile;
@@ -66,7 +70,7 @@ absl::StatusOr<ModelConfig> ReadConfig(const fs::path& model_dir, const std::str
 RepositoryEntry ScanModel(const fs::path& model_dir, const std::string& name) {
   RepositoryEntry entry;
   entry.config.name = name;
-  entry.versions = ScanVersions(model_dir);
+  entry.versions = VersionFolders(model_dir.string());
   absl::StatusOr<ModelConfig> config = ReadConfig(model_dir, name);
   if (!config.ok()) {
     entry.status = config.status();
@@ -140,23 +144,45 @@ absl::StatusOr<const RepositoryEntry*> ModelRepository::Find(const std::string& 
   return &it->second;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> ModelRepository::Load(const std::string& name,
-                                                             int64_t version) const {
+absl::StatusOr<int64_t> ModelRepository::ResolveVersion(const std::string& name,
+                                                        int64_t version) const {
   DNS_ASSIGN_OR_RETURN(const RepositoryEntry* entry, Find(name));
   if (!entry->status.ok()) {
     return Annotate(entry->status, fmt::format("model '{}' is unavailable", name));
   }
-  if (version < 0) version = entry->versions.back();
+  if (version < 0 && !entry->versions.empty()) version = entry->versions.back();
   if (std::find(entry->versions.begin(), entry->versions.end(), version) == entry->versions.end()) {
     return absl::NotFoundError(fmt::format("model '{}' has no version {} (available: {})", name,
                                            version, fmt::join(entry->versions, ", ")));
   }
-  const std::string version_dir = (fs::path(root_) / name / std::to_string(version)).string();
-  absl::StatusOr<std::unique_ptr<Model>> model = CreateModel(entry->config, version_dir, version);
+  return version;
+}
+
+std::string ModelRepository::VersionDir(const std::string& name, int64_t version) const {
+  return (fs::path(root_) / name / std::to_string(version)).string();
+}
+
+absl::StatusOr<std::unique_ptr<Model>> ModelRepository::Load(const std::string& name,
+                                                             int64_t version) const {
+  DNS_ASSIGN_OR_RETURN(version, ResolveVersion(name, version));
+  DNS_ASSIGN_OR_RETURN(const RepositoryEntry* entry, Find(name));
+  absl::StatusOr<std::unique_ptr<Model>> model =
+      CreateModel(entry->config, VersionDir(name, version), version);
   if (!model.ok()) {
     return Annotate(model.status(), fmt::format("model '{}' version {}", name, version));
   }
   return model;
+}
+
+absl::Status ValidateModelName(const std::string& name) {
+  const bool chars_ok = std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+  if (name.empty() || name[0] == '.' || !chars_ok) {
+    return absl::InvalidArgumentError(fmt::format(
+        "bad model name '{}': use letters, digits, '.', '_' and '-', not starting with '.'", name));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Model>> CreateModel(const ModelConfig& config,

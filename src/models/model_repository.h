@@ -44,11 +44,25 @@ class ModelRepository {
   // A new instance of `name` at `version` (-1: highest). NotFound for unknown
   // model/version; the entry's status when it is broken; backend errors.
   absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& name, int64_t version = -1) const;
+  // The version Load(name, version) would load (-1: highest); errors as Load
+  // before the backend runs.
+  absl::StatusOr<int64_t> ResolveVersion(const std::string& name, int64_t version = -1) const;
+  // <root>/<name>/<version>.
+  std::string VersionDir(const std::string& name, int64_t version) const;
 
  private:
   std::string root_;
   std::map<std::string, RepositoryEntry> entries_;
 };
+
+// The version folders of `model_dir` (names that are positive integers),
+// ascending; empty when there are none or the folder cannot be listed.
+std::vector<int64_t> VersionFolders(const std::string& model_dir);
+
+// OK for a model name usable as a folder in this and Triton's repositories:
+// letters, digits, '.', '_' and '-', not starting with '.'; else
+// InvalidArgument saying so.
+absl::Status ValidateModelName(const std::string& name);
 
 // Creates a model from a parsed config whose relative file names are resolved
 // against `version_dir` (absolute names are used as they are). `clock` (not

@@ -2,11 +2,9 @@
 
 #include <unistd.h>
 
-#include <charconv>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "common/file.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "models/model_config.h"
@@ -19,47 +17,6 @@ namespace fs = std::filesystem;
 
 constexpr char kOnnxFile[] = "model.onnx";
 constexpr char kSummaryFile[] = "training_summary.json";
-
-absl::Status ValidateName(const std::string& name) {
-  const bool chars_ok = std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-  });
-  if (name.empty() || name[0] == '.' || !chars_ok) {
-    return absl::InvalidArgumentError(fmt::format(
-        "bad model name '{}': use letters, digits, '.', '_' and '-', not starting with '.'", name));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteFile(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return absl::PermissionDeniedError(fmt::format("cannot write '{}'", path.string()));
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::PermissionDeniedError(fmt::format("cannot read '{}'", path.string()));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-int64_t HighestVersion(const fs::path& model_dir) {
-  int64_t highest = 0;
-  std::error_code ec;
-  for (const fs::directory_entry& e : fs::directory_iterator(model_dir, ec)) {
-    const std::string name = e.path().filename().string();
-    int64_t v = 0;
-    auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), v);
-    if (err == std::errc() && end == name.data() + name.size() && e.is_directory(ec)) {
-      highest = std::max(highest, v);
-    }
-  }
-  return highest;
-}
 
 models::ModelConfig MakeConfig(const RepositoryWriteOptions& o, int width, int height) {
   models::ModelConfig c;
@@ -78,7 +35,7 @@ absl::StatusOr<models::ModelConfig> ResolveConfig(const fs::path& config_path,
                                                   const models::ModelConfig& fresh) {
   std::error_code ec;
   if (!fs::exists(config_path, ec)) return fresh;
-  DNS_ASSIGN_OR_RETURN(std::string text, ReadFile(config_path));
+  DNS_ASSIGN_OR_RETURN(std::string text, ReadFile(config_path.string()));
   DNS_ASSIGN_OR_RETURN(models::ModelConfig existing,
                        models::ParseModelConfig(text, config_path.string(), fresh.name));
   const bool size_ok =
@@ -104,8 +61,8 @@ absl::Status StageVersion(const fs::path& dir, const models::ModelConfig& config
     return absl::PermissionDeniedError(
         fmt::format("cannot create '{}': {}", dir.string(), ec ? ec.message() : "it exists"));
   }
-  DNS_RETURN_IF_ERROR(WriteFile(dir / kOnnxFile, onnx_bytes));
-  DNS_RETURN_IF_ERROR(WriteFile(dir / kSummaryFile, summary_json));
+  DNS_RETURN_IF_ERROR(WriteFile((dir / kOnnxFile).string(), onnx_bytes));
+  DNS_RETURN_IF_ERROR(WriteFile((dir / kSummaryFile).string(), summary_json));
   absl::StatusOr<std::unique_ptr<models::Model>> loaded =
       models::CreateModel(config, dir.string(), version);
   if (!loaded.ok()) {
@@ -115,24 +72,12 @@ absl::Status StageVersion(const fs::path& dir, const models::ModelConfig& config
   return absl::OkStatus();
 }
 
-absl::Status WriteConfigAtomically(const fs::path& path, const models::ModelConfig& config) {
-  const fs::path temp = path.string() + fmt::format(".tmp-{}", getpid());
-  DNS_RETURN_IF_ERROR(WriteFile(temp, models::ModelConfigToJson(config) + "\n"));
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    return absl::InternalError(fmt::format("cannot create '{}'", path.string()));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<WrittenModel> WriteModelToRepository(const RepositoryWriteOptions& options,
                                                     const std::string& onnx_bytes, int width,
                                                     int height, const std::string& summary_json) {
-  DNS_RETURN_IF_ERROR(ValidateName(options.name));
+  DNS_RETURN_IF_ERROR(models::ValidateModelName(options.name));
   if (options.repository.empty()) return absl::InvalidArgumentError("no repository given");
   if (options.max_batch_size < 1) return absl::InvalidArgumentError("max batch size must be >= 1");
   const fs::path model_dir = fs::path(options.repository) / options.name;
@@ -146,10 +91,13 @@ absl::StatusOr<WrittenModel> WriteModelToRepository(const RepositoryWriteOptions
   w.config_path = (model_dir / "config.json").string();
   DNS_ASSIGN_OR_RETURN(models::ModelConfig config,
                        ResolveConfig(w.config_path, MakeConfig(options, width, height)));
-  w.version = HighestVersion(model_dir) + 1;
+  const std::vector<int64_t> versions = models::VersionFolders(model_dir.string());
+  w.version = versions.empty() ? 1 : versions.back() + 1;
   const fs::path staging = model_dir / fmt::format(".incoming-{}-{}", w.version, getpid());
   absl::Status staged = StageVersion(staging, config, w.version, onnx_bytes, summary_json);
-  if (staged.ok()) staged = WriteConfigAtomically(w.config_path, config);
+  if (staged.ok()) {
+    staged = WriteFileAtomically(w.config_path, models::ModelConfigToJson(config) + "\n");
+  }
   const fs::path final_dir = model_dir / std::to_string(w.version);
   // rename() refuses an existing non-empty folder: a concurrent writer won.
   if (staged.ok()) fs::rename(staging, final_dir, ec);

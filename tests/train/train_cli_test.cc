@@ -48,9 +48,15 @@ TEST_F(TrainCliTest, TrainsWritesAndReportsTheModel) {
       models::LoadModel({.model = "specialized-car", .repository = dir_.File("repo")});
   ASSERT_TRUE(model.ok()) << model.status();
 
-  r = Train("--frames 0:120 --name specialized-car");
+  r = Train("--frames 0:120 --name specialized-car --triton-repository " + dir_.File("triton"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("version 2"));
+  // The same version, also in Triton's layout.
+  EXPECT_THAT(r.output, HasSubstr("wrote Triton model 'specialized-car' version 2"));
+  EXPECT_EQ(dnoscope::testing::ReadFileOrEmpty(dir_.File("triton/specialized-car/2/model.onnx")),
+            dnoscope::testing::ReadFileOrEmpty(dir_.File("repo/specialized-car/2/model.onnx")));
+  EXPECT_THAT(dnoscope::testing::ReadFileOrEmpty(dir_.File("triton/specialized-car/config.pbtxt")),
+              HasSubstr("max_batch_size: 64\n"));
 }
 
 TEST_F(TrainCliTest, LabelsThatDoNotCoverTheRangeFailClearly) {
@@ -93,7 +99,8 @@ TEST_F(TrainCliTest, HelpExplainsEveryOptionWithDefaults) {
                              "--optimizer",
                              "--learning-rate",
                              "--validation-fraction",
-                             "--seed"}) {
+                             "--seed",
+                             "--triton-repository"}) {
     EXPECT_THAT(r.output, HasSubstr(option));
   }
   EXPECT_THAT(r.output, HasSubstr("=adam"));
