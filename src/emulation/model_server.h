@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/endpoint.h"
+#include "common/clock.h"
 #include "serving/http/server.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
@@ -31,6 +32,11 @@ struct ModelServerOptions {
   // How long Stop waits for requests already received; 0 drops them at
   // once, as a killed server would.
   std::chrono::seconds drain_timeout{5};
+  // Rescan the repository this often while serving (0: never; tests call
+  // PollOnce instead). Times the manager's polling thread on `clock`.
+  Clock::Duration repository_poll{0};
+  // The clock of the schedulers and the polling; not owned; null: the real one.
+  Clock* clock = nullptr;
 };
 
 class ModelServer {
@@ -53,6 +59,11 @@ class ModelServer {
   // The counters of `model` summed over its versions (what GET /metrics
   // shows); all zero for a model this server does not have.
   serving::ModelStats::Snapshot Counters(const std::string& model) const;
+  // The inference service every front end calls (repository and statistics
+  // extensions included).
+  serving::InferenceService& service() const { return *service_; }
+  // Rescans the repository now (see ModelManager::PollOnce).
+  absl::Status PollOnce() { return manager_->PollOnce(); }
   // Stops the HTTP server (draining as the options say), then the models.
   // Idempotent; concurrent callers wait for the first.
   void Stop();

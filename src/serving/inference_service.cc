@@ -1,5 +1,8 @@
 #include "serving/inference_service.h"
 
+#include <algorithm>
+#include <map>
+#include <tuple>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -12,9 +15,9 @@ namespace {
 
 ModelState StateOf(const ServedModel& model, int64_t only_version) {
   ModelState state{.name = model.name, .status = model.status, .config = model.config};
-  for (const ServedVersion& v : model.versions) {
-    if (only_version < 0 || v.version == only_version) {
-      state.versions.push_back({.version = v.version, .status = v.status});
+  for (const auto& v : model.versions) {
+    if (only_version < 0 || v->version == only_version) {
+      state.versions.push_back({.version = v->version, .status = v->status});
     }
   }
   return state;
@@ -23,20 +26,27 @@ ModelState StateOf(const ServedModel& model, int64_t only_version) {
 // The version a metadata request describes: the one inference would use,
 // else (not READY) the one named, else the highest; null when the model has
 // no version at all.
-absl::StatusOr<const ServedVersion*> DescribedVersion(const ServedModel& model, int64_t version) {
-  absl::StatusOr<const ServedVersion*> resolved = model.Resolve(version);
+absl::StatusOr<std::shared_ptr<const ServedVersion>> DescribedVersion(const ServedModel& model,
+                                                                      int64_t version) {
+  absl::StatusOr<std::shared_ptr<const ServedVersion>> resolved = model.Resolve(version);
   if (resolved.ok() || resolved.status().code() == absl::StatusCode::kNotFound) return resolved;
-  if (version < 0) return model.versions.empty() ? nullptr : &model.versions.back();
-  for (const ServedVersion& v : model.versions) {
-    if (v.version == version) return &v;
+  if (version < 0) {
+    return model.versions.empty() ? nullptr : model.versions.back();
+  }
+  for (const auto& v : model.versions) {
+    if (v->version == version) return v;
   }
   return resolved;
 }
 
+// Versions an unloaded request may move on through before it fails (each
+// hop means another swap happened between resolving and queueing).
+constexpr int kMaxReroutes = 8;
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
-    const InferenceServiceOptions& options, const ModelManager* models) {
+    const InferenceServiceOptions& options, ModelManager* models) {
   if (models == nullptr) return absl::InvalidArgumentError("inference service needs models");
   if (options.default_timeout.count() < 0) {
     return absl::InvalidArgumentError("default_timeout must be >= 0");
@@ -44,8 +54,7 @@ absl::StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
   return std::unique_ptr<InferenceService>(new InferenceService(options, models));
 }
 
-InferenceService::InferenceService(const InferenceServiceOptions& options,
-                                   const ModelManager* models)
+InferenceService::InferenceService(const InferenceServiceOptions& options, ModelManager* models)
     : options_(options), models_(models), metrics_(models->metrics()), clock_(models->clock()) {}
 
 // ---------------------------------------------------------------- Metadata
@@ -62,7 +71,8 @@ absl::Status InferenceService::ModelReady(std::string_view model, int64_t versio
 
 absl::StatusOr<ModelState> InferenceService::GetModelState(std::string_view model,
                                                            int64_t version) const {
-  DNS_ASSIGN_OR_RETURN(const ServedModel* served, models_->Find(std::string(model)));
+  DNS_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
+                       models_->Find(std::string(model)));
   ModelState state = StateOf(*served, version);
   if (version >= 0 && served->status.ok() && state.versions.empty()) {
     return served->Resolve(version).status();  // NotFound listing the versions
@@ -72,8 +82,10 @@ absl::StatusOr<ModelState> InferenceService::GetModelState(std::string_view mode
 
 absl::StatusOr<ModelDescription> InferenceService::DescribeModel(std::string_view model,
                                                                  int64_t version) const {
-  DNS_ASSIGN_OR_RETURN(const ServedModel* served, models_->Find(std::string(model)));
-  DNS_ASSIGN_OR_RETURN(const ServedVersion* described, DescribedVersion(*served, version));
+  DNS_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
+                       models_->Find(std::string(model)));
+  DNS_ASSIGN_OR_RETURN(std::shared_ptr<const ServedVersion> described,
+                       DescribedVersion(*served, version));
   ModelDescription description{.model = StateOf(*served, -1)};
   if (described == nullptr) {
     description.status = served->status;
@@ -87,7 +99,8 @@ absl::StatusOr<ModelDescription> InferenceService::DescribeModel(std::string_vie
 
 absl::StatusOr<models::ModelConfig> InferenceService::GetModelConfig(
     std::string_view model) const {
-  DNS_ASSIGN_OR_RETURN(const ServedModel* served, models_->Find(std::string(model)));
+  DNS_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
+                       models_->Find(std::string(model)));
   if (!served->status.ok()) return served->Resolve(-1).status();  // Unavailable with the reason
   return served->config;
 }
@@ -96,50 +109,64 @@ absl::StatusOr<models::ModelConfig> InferenceService::GetModelConfig(
 
 absl::StatusOr<std::vector<RepositoryModel>> InferenceService::RepositoryIndex(
     bool ready_only) const {
-  std::vector<RepositoryModel> index;
-  for (const auto& model : models_->models()) {
-    if (!model->status.ok()) {
-      if (!ready_only) {
-        index.push_back({.name = model->name,
-                         .state = "UNAVAILABLE",
-                         .reason = std::string(model->status.message())});
-      }
-      continue;
-    }
-    for (const ServedVersion& v : model->versions) {
-      if (ready_only && !v.status.ok()) continue;
-      index.push_back({.name = model->name,
-                       .version = std::to_string(v.version),
-                       .state = v.status.ok() ? "READY" : "UNAVAILABLE",
-                       .reason = std::string(v.status.message())});
-    }
+  std::map<std::pair<std::string, int64_t>, std::string> transitions;
+  for (const VersionTransition& t : models_->transitions()) {
+    transitions[{t.model, t.version}] = t.state;
   }
+  std::vector<RepositoryModel> index;
+  auto add = [&](const std::string& name, int64_t version, const absl::Status& status) {
+    auto transition = transitions.find({name, version});
+    std::string state = status.ok() ? "READY" : "UNAVAILABLE";
+    if (transition != transitions.end()) {
+      state = transition->second;
+      transitions.erase(transition);
+    }
+    if (ready_only && state != "READY") return;
+    index.push_back({.name = name,
+                     .version = version < 0 ? "" : std::to_string(version),
+                     .state = std::move(state),
+                     .reason = status.ok() ? "" : std::string(status.message())});
+  };
+  for (const auto& model : models_->models()) {
+    if (!model->status.ok()) add(model->name, -1, model->status);
+    for (const auto& v : model->versions) add(model->name, v->version, v->status);
+  }
+  // Versions loading for the first time or being unloaded are not (or no
+  // longer) published.
+  for (const auto& [key, state] : transitions) {
+    if (ready_only) break;
+    index.push_back({.name = key.first, .version = std::to_string(key.second), .state = state});
+  }
+  std::sort(index.begin(), index.end(), [](const RepositoryModel& a, const RepositoryModel& b) {
+    return std::make_tuple(a.name, a.version.size(), a.version) <
+           std::make_tuple(b.name, b.version.size(), b.version);
+  });
   return index;
 }
 
 absl::Status InferenceService::LoadModel(std::string_view model) {
-  return absl::UnimplementedError(
-      fmt::format("cannot load model '{}': the repository is loaded once", model));
+  return models_->Load(std::string(model));
 }
 
 absl::Status InferenceService::UnloadModel(std::string_view model) {
-  return absl::UnimplementedError(
-      fmt::format("cannot unload model '{}': the repository is loaded once", model));
+  return models_->Unload(std::string(model));
 }
 
 absl::StatusOr<std::vector<VersionStatistics>> InferenceService::Statistics(
     std::string_view model, int64_t version) const {
-  std::vector<const ServedModel*> served;
+  std::vector<std::shared_ptr<const ServedModel>> served;
   if (model.empty()) {
-    for (const auto& m : models_->models()) served.push_back(m.get());
+    served = models_->models();
   } else {
-    DNS_ASSIGN_OR_RETURN(const ServedModel* one, models_->Find(std::string(model)));
-    served.push_back(one);
+    DNS_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> one,
+                         models_->Find(std::string(model)));
+    served.push_back(std::move(one));
   }
   std::vector<VersionStatistics> statistics;
-  for (const ServedModel* m : served) {
+  for (const auto& m : served) {
     bool found = false;
-    for (const ServedVersion& v : m->versions) {
+    for (const auto& served_version : m->versions) {
+      const ServedVersion& v = *served_version;
       if (version >= 0 && v.version != version) continue;
       found = true;
       const ModelStats::Snapshot s = metrics_->GetOrCreate(m->name, v.version)->snapshot();
@@ -171,9 +198,10 @@ absl::StatusOr<std::vector<VersionStatistics>> InferenceService::Statistics(
 
 absl::StatusOr<ModelHandle> InferenceService::Resolve(std::string_view model,
                                                       int64_t version) const {
-  DNS_ASSIGN_OR_RETURN(const ServedModel* served, models_->Find(std::string(model)));
-  DNS_ASSIGN_OR_RETURN(const ServedVersion* resolved, served->Resolve(version));
-  return ModelHandle(served, resolved);
+  DNS_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
+                       models_->Find(std::string(model)));
+  DNS_ASSIGN_OR_RETURN(std::shared_ptr<const ServedVersion> resolved, served->Resolve(version));
+  return ModelHandle(std::move(served), std::move(resolved), version);
 }
 
 absl::Status InferenceService::Reject(const ModelHandle& model, absl::Status error) const {
@@ -197,24 +225,44 @@ void InferenceService::Infer(const ModelHandle& model, InferenceRequest request,
   if (request.timeout.count() < 0) {
     return Fail(model, absl::InvalidArgumentError("timeout must be >= 0"), done);
   }
+  const Clock::TimePoint deadline = Deadline(request.timeout);
+  Submit(model, std::move(request), deadline, std::make_shared<InferenceDone>(std::move(done)), 0);
+}
+
+void InferenceService::Submit(const ModelHandle& model, InferenceRequest request,
+                              Clock::TimePoint deadline, std::shared_ptr<InferenceDone> done,
+                              int rerouted) const {
   if (absl::Status s = CheckInputs(model.metadata(), request.inputs); !s.ok()) {
-    return Fail(model, std::move(s), done);
+    return Fail(model, std::move(s), *done);
   }
   absl::StatusOr<std::vector<std::string>> outputs =
       ResolveOutputs(model.metadata(), request.requested_outputs);
-  if (!outputs.ok()) return Fail(model, outputs.status(), done);
+  if (!outputs.ok()) return Fail(model, outputs.status(), *done);
 
   InferenceJob job;
   job.inputs = std::move(request.inputs);
   job.requested_outputs = std::move(*outputs);
-  job.deadline = Deadline(request.timeout);
+  job.deadline = deadline;
   // The scheduler counts what fails from here on (full queue, deadline, model).
-  job.done = [done = std::move(done), name = model.model(),
+  job.done = [done, name = model.model(),
               version = model.version()](absl::StatusOr<std::vector<Tensor>> result) {
-    if (!result.ok()) return done(std::move(result).status());
-    done(InferenceResponse{.model = name, .version = version, .outputs = std::move(*result)});
+    if (!result.ok()) return (*done)(std::move(result).status());
+    (*done)(InferenceResponse{.model = name, .version = version, .outputs = std::move(*result)});
   };
-  model.version_->scheduler->Submit(std::move(job));
+  if (model.version_->scheduler->TrySubmit(job)) return;
+
+  // The version was unloaded after the request resolved it: the request
+  // goes to whatever serves what it asked for now.
+  absl::StatusOr<ModelHandle> now = Resolve(model.model(), model.requested_);
+  if (!now.ok()) return Fail(model, now.status(), *done);
+  if (now->version_ == model.version_ || rerouted >= kMaxReroutes) {
+    return Fail(model,
+                absl::UnavailableError(fmt::format("model '{}' version {} is shutting down",
+                                                   model.model(), model.version())),
+                *done);
+  }
+  request.inputs = std::move(job.inputs);
+  Submit(*now, std::move(request), deadline, std::move(done), rerouted + 1);
 }
 
 }  // namespace dnoscope::serving

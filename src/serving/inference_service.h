@@ -21,12 +21,11 @@
 //   if (!inputs.ok()) return Answer(service.Reject(*model, inputs.status()));
 //   service.Infer(*model, {.inputs = *inputs}, [](auto result) { Answer(result); });
 //
-// Model lookup lives behind this class (a ModelManager today); a repository
-// that loads and unloads versions while serving changes the manager and
-// ModelHandle, not the front ends.
+// Model lookup lives behind this class (a ModelManager, which loads and
+// unloads versions while serving); the front ends never see it.
 //
-// Thread-safety: all methods are thread-safe and non-blocking (no model runs
-// on the caller's thread). `done` callbacks run on a scheduler thread or, for
+// Thread-safety: all methods are thread-safe and, but LoadModel and
+// UnloadModel, non-blocking (no model runs on the caller's thread). `done` callbacks run on a scheduler thread or, for
 // requests refused before they queue, on the caller of Infer.
 #pragma once
 
@@ -92,10 +91,10 @@ struct ModelDescription {
   models::ModelMetadata metadata;
 };
 
-// A READY model version a request resolved to. Cheap to copy. Valid while the
-// service that returned it lives (today versions are never unloaded while
-// serving; a reloading repository will make the handle keep its version
-// alive until the last copy is gone).
+// A READY model version a request resolved to. Cheap to copy. Keeps its
+// version alive (not necessarily serving: a version unloaded meanwhile
+// refuses new work, and Infer then sends the request to the version that
+// serves `model` now). Hold it for one request, not longer.
 class ModelHandle {
  public:
   const std::string& model() const { return model_->name; }
@@ -104,11 +103,14 @@ class ModelHandle {
 
  private:
   friend class InferenceService;
-  ModelHandle(const ServedModel* model, const ServedVersion* version)
-      : model_(model), version_(version) {}
+  ModelHandle(std::shared_ptr<const ServedModel> model,
+              std::shared_ptr<const ServedVersion> version, int64_t requested)
+      : model_(std::move(model)), version_(std::move(version)), requested_(requested) {}
 
-  const ServedModel* model_;
-  const ServedVersion* version_;
+  std::shared_ptr<const ServedModel> model_;
+  std::shared_ptr<const ServedVersion> version_;
+  // The version the request named (-1: none).
+  int64_t requested_;
 };
 
 struct InferenceRequest {
@@ -176,7 +178,7 @@ class InferenceService {
   // `models` is not owned and must outlive the service. InvalidArgument
   // when it is null or default_timeout is negative.
   static absl::StatusOr<std::unique_ptr<InferenceService>> Create(
-      const InferenceServiceOptions& options, const ModelManager* models);
+      const InferenceServiceOptions& options, ModelManager* models);
 
   InferenceService(const InferenceService&) = delete;
   InferenceService& operator=(const InferenceService&) = delete;
@@ -209,9 +211,13 @@ class InferenceService {
   // Every model of the repository and the state of each of its versions,
   // sorted by name then version; only READY versions when `ready_only`.
   absl::StatusOr<std::vector<RepositoryModel>> RepositoryIndex(bool ready_only) const;
-  // Loads (or reloads) `model` from the repository.
+  // Loads (or reloads) `model` from the repository as it is on disk now;
+  // blocks while it loads. NotFound when the repository lacks it,
+  // FailedPrecondition with the reason when no version is READY afterwards.
   absl::Status LoadModel(std::string_view model);
-  // Unloads every version of `model`, letting queued requests finish.
+  // Unloads every version of `model` (listed UNAVAILABLE "unloaded" until
+  // loaded again); blocks until queued requests finished. NotFound for an
+  // unknown model.
   absl::Status UnloadModel(std::string_view model);
   // Statistics of `version` (-1: every version) of `model` ("": every
   // model). NotFound for an unknown model or version.
@@ -238,14 +244,18 @@ class InferenceService {
   void Infer(const ModelHandle& model, InferenceRequest request, InferenceDone done) const;
 
  private:
-  InferenceService(const InferenceServiceOptions& options, const ModelManager* models);
+  InferenceService(const InferenceServiceOptions& options, ModelManager* models);
 
   // Fails `done` with `error` after counting it.
   void Fail(const ModelHandle& model, absl::Status error, const InferenceDone& done) const;
   Clock::TimePoint Deadline(std::chrono::microseconds timeout) const;
+  // Infer with the deadline fixed and `done` shared; `rerouted` counts the
+  // versions that refused the request because they were unloaded.
+  void Submit(const ModelHandle& model, InferenceRequest request, Clock::TimePoint deadline,
+              std::shared_ptr<InferenceDone> done, int rerouted) const;
 
   const InferenceServiceOptions options_;
-  const ModelManager* const models_;
+  ModelManager* const models_;
   MetricsRegistry* const metrics_;
   Clock* const clock_;
 };

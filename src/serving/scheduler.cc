@@ -104,21 +104,30 @@ absl::StatusOr<int64_t> ModelScheduler::RequestBatchSize(const InferenceJob& job
 }
 
 void ModelScheduler::Submit(InferenceJob job) {
+  if (!TrySubmit(job)) {
+    if (stats_ != nullptr) stats_->RecordFailure();
+    job.done(absl::UnavailableError("model scheduler is shut down"));
+  }
+}
+
+bool ModelScheduler::TrySubmit(InferenceJob& job) {
   const Clock::TimePoint now = clock_->Now();
   absl::StatusOr<int64_t> batch_size = RequestBatchSize(job);
   absl::Status status =
       batch_size.ok() ? Enqueue(job, *batch_size, now) : std::move(batch_size).status();
+  if (status.code() == absl::StatusCode::kCancelled) return false;
   if (!status.ok()) {
     if (stats_ != nullptr) stats_->RecordFailure();
     job.done(std::move(status));
-    return;
+    return true;
   }
   cv_.SignalAll();
+  return true;
 }
 
 absl::Status ModelScheduler::Enqueue(InferenceJob& job, int64_t batch_size, Clock::TimePoint now) {
   MutexLock lock(&mu_);
-  if (stopping_) return absl::UnavailableError("model scheduler is shut down");
+  if (stopping_) return absl::CancelledError("model scheduler is shut down");
   if (queue_.size() >= options_.max_queue_size) {
     return absl::UnavailableError(
         fmt::format("queue of model '{}' is full ({} requests)", model_name_, queue_.size()));

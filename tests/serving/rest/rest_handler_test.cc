@@ -38,7 +38,7 @@ void AddModel(const ScratchDir& dir, const std::string& name, const std::string&
 
 // echo (identity FP32, batch 8), held (echo whose partial batches wait a
 // minute for company), blob (identity BYTES, batch 4), people (HOG, versions
-// 1 and 2), ref (replay, 300 ms per request), cnn (ONNX mean intensity
+// 1 and 2, policy all), ref (replay, 300 ms per request), cnn (ONNX mean intensity
 // classifier), broken (bad config).
 void WriteRepository(const ScratchDir& dir) {
   AddModel(dir, "echo", R"({"backend": "identity", "max_batch_size": 8})", {1});
@@ -49,7 +49,7 @@ void WriteRepository(const ScratchDir& dir) {
   AddModel(dir, "blob",
            R"({"backend": "identity", "max_batch_size": 4, "identity": {"datatype": "BYTES"}})",
            {1});
-  AddModel(dir, "people", R"({"backend": "hog"})", {1, 2});
+  AddModel(dir, "people", R"({"backend": "hog", "version_policy": {"all": {}}})", {1, 2});
   AddModel(dir, "ref",
            R"({"backend": "replay", "files": {"labels": "labels.csv"},
                "replay": {"service_time_ms": 300}})",
