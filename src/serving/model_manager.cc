@@ -63,7 +63,12 @@ absl::StatusOr<std::shared_ptr<const ServedVersion>> ServedModel::Resolve(int64_
     for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
       if ((*it)->status.ok()) return *it;
     }
-    return absl::UnavailableError(fmt::format("model '{}' has no ready version", name));
+    if (versions.empty()) {
+      return absl::UnavailableError(fmt::format("model '{}' has no ready version", name));
+    }
+    return absl::UnavailableError(
+        fmt::format("model '{}' has no ready version (version {}: {})", name,
+                    versions.back()->version, std::string(versions.back()->status.message())));
   }
   if (std::shared_ptr<const ServedVersion> v = FindVersion(this, version)) {
     if (!v->status.ok()) {
