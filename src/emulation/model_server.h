@@ -2,8 +2,10 @@
 // tests that need a real server without a process. It is what `dnoscope
 // serve` runs, minus flags and signals: every model of a repository behind
 // the model manager, the inference service, the REST handler (KServe v2,
-// TF Serving, /metrics) and an HTTP server on 127.0.0.1 with a port the
-// kernel picks.
+// TF Serving, /metrics, the repository and statistics extensions) and an
+// HTTP server on 127.0.0.1 with a port the kernel picks. With
+// repository_poll set it follows the repository while serving, as
+// `dnoscope serve --repository-poll-s` does.
 //
 // Thread-safety: every method is thread-safe. Stop may be called from any
 // thread but a request handler's, any number of times (e.g. by a test that
