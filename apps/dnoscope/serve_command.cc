@@ -27,6 +27,7 @@ struct ServeArgs {
   int64_t timeout_ms = 0;
   int64_t idle_timeout_s = 60;
   int64_t drain_timeout_s = 30;
+  double repository_poll_s = 0;
   std::string port_file;
 };
 
@@ -63,6 +64,12 @@ absl::Status Serve(ServeArgs& args) {
                        serving::InferenceService::Create(service_options, models.get()));
   serving::rest::RestOptions rest;
   rest.max_body_bytes = static_cast<size_t>(args.max_body_mb) << 20;
+  if (args.repository_poll_s > 0) {
+    DNS_RETURN_IF_ERROR(models->StartPolling(std::chrono::duration_cast<Clock::Duration>(
+        std::chrono::duration<double>(args.repository_poll_s))));
+    spdlog::info("polling '{}' every {} s for new, changed and removed models", args.repository,
+                 args.repository_poll_s);
+  }
   serving::rest::RestHandler handler(service.get(), rest);
   args.http.max_body_bytes = rest.max_body_bytes;
   args.http.max_header_bytes = static_cast<size_t>(args.max_header_kb) << 10;
@@ -95,7 +102,13 @@ Command AddServeCommand(CLI::App& root) {
   CLI::App* app = root.add_subcommand(
       "serve",
       "Serve the models of a model repository over HTTP: KServe v2 / Open Inference Protocol "
-      "(/v2/...), TF Serving REST (/v1/models/...) and Prometheus metrics (/metrics). "
+      "(/v2/...) with Triton's repository (/v2/repository/...) and statistics "
+      "(/v2/models[/{m}[/versions/{v}]]/stats) extensions, TF Serving REST (/v1/models/...) and "
+      "Prometheus metrics (/metrics). Request bodies may be gzip/deflate compressed "
+      "(Content-Encoding; the body limit applies after decompression) and responses are "
+      "compressed when Accept-Encoding allows. Each model's config.json \"version_policy\" "
+      "({\"latest\":{\"num_versions\":N}} (default N=1), {\"all\":{}} or "
+      "{\"specific\":{\"versions\":[..]}}) selects the version folders served. "
       "Stops gracefully on SIGTERM/SIGINT.");
   app->add_option("--model-repository", args->repository,
                   "Model repository: <dir>/<model>/config.json and <dir>/<model>/<version>/")
@@ -108,7 +121,7 @@ Command AddServeCommand(CLI::App& root) {
                   "HTTP I/O threads (models run on their own instance threads)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  app->add_option("--max-body-mb", args->max_body_mb, "Largest request body in MiB (413 above)")
+  app->add_option("--max-body-mb", args->max_body_mb, "Largest request body in MiB, after decompression (413 above)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   app->add_option("--max-header-kb", args->max_header_kb,
@@ -135,6 +148,14 @@ Command AddServeCommand(CLI::App& root) {
   app->add_flag("--strict-readiness,!--no-strict-readiness", args->manager.strict_readiness,
                 "/v2/health/ready needs every model READY (else: any)")
       ->capture_default_str();
+  app->add_option("--repository-poll-s", args->repository_poll_s,
+                  "Rescan the repository this often while serving (0: load it once): new "
+                  "models and versions are loaded, versions whose files or config.json changed "
+                  "are reloaded, removed ones unloaded; a new version is loaded before the one it "
+                  "replaces is unloaded, and requests in flight finish on the old one. "
+                  "POST /v2/repository/models/{m}/load|unload work with or without polling")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
   app->add_option("--port-file", args->port_file,
                   "Write the bound port to this file once listening (for scripts using port 0)");
   return {app, [args] { return Serve(*args); }};

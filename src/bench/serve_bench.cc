@@ -204,8 +204,9 @@ absl::StatusOr<ScenarioResult> RunServeBench(const ServeBenchOptions& options,
   {
     DNS_ASSIGN_OR_RETURN(auto server, emulation::ModelServer::Start(
                                           repository, {.io_threads = options.server_io_threads}));
-    DNS_ASSIGN_OR_RETURN(const serving::ServedModel* cnn, server->models().Find(kSpecialized));
-    DNS_ASSIGN_OR_RETURN(const serving::ServedVersion* version, cnn->Resolve(-1));
+    DNS_ASSIGN_OR_RETURN(std::shared_ptr<const serving::ServedModel> cnn,
+                         server->models().Find(kSpecialized));
+    DNS_ASSIGN_OR_RETURN(std::shared_ptr<const serving::ServedVersion> version, cnn->Resolve(-1));
     DNS_ASSIGN_OR_RETURN(std::vector<Workload> workloads, MakeWorkloads(version->metadata));
     for (const Workload& w : workloads) {
       for (int concurrency : options.concurrency) {

@@ -11,8 +11,8 @@ namespace {
 absl::Status CheckReady(const serving::ModelManager& manager) {
   for (const auto& model : manager.models()) {
     if (!model->status.ok()) return model->status;
-    for (const serving::ServedVersion& v : model->versions) {
-      if (!v.status.ok()) return v.status;
+    for (const auto& v : model->versions) {
+      if (!v->status.ok()) return v->status;
     }
     DNS_RETURN_IF_ERROR(model->Resolve(-1).status());
   }
@@ -24,8 +24,14 @@ absl::Status CheckReady(const serving::ModelManager& manager) {
 absl::StatusOr<std::unique_ptr<ModelServer>> ModelServer::Start(const std::string& repository,
                                                                 const ModelServerOptions& options) {
   std::unique_ptr<ModelServer> s(new ModelServer());
-  DNS_ASSIGN_OR_RETURN(s->manager_, serving::ModelManager::Create(repository, {}, &s->metrics_));
+  DNS_ASSIGN_OR_RETURN(
+      s->manager_,
+      serving::ModelManager::Create(repository, {}, &s->metrics_,
+                                    options.clock != nullptr ? options.clock : Clock::Real()));
   DNS_RETURN_IF_ERROR(CheckReady(*s->manager_));
+  if (options.repository_poll > Clock::Duration::zero()) {
+    DNS_RETURN_IF_ERROR(s->manager_->StartPolling(options.repository_poll));
+  }
   DNS_ASSIGN_OR_RETURN(s->service_, serving::InferenceService::Create({}, s->manager_.get()));
   s->handler_ = std::make_unique<serving::rest::RestHandler>(s->service_.get());
   serving::http::HttpServerOptions http;
@@ -55,11 +61,11 @@ void ModelServer::Stop() {
 
 serving::ModelStats::Snapshot ModelServer::Counters(const std::string& model) const {
   serving::ModelStats::Snapshot sum;
-  absl::StatusOr<const serving::ServedModel*> served = manager_->Find(model);
+  absl::StatusOr<std::shared_ptr<const serving::ServedModel>> served = manager_->Find(model);
   if (!served.ok()) return sum;
-  for (const serving::ServedVersion& v : (*served)->versions) {
+  for (const auto& v : (*served)->versions) {
     const serving::ModelStats::Snapshot s =
-        metrics_.GetOrCreate(model, v.version)->snapshot();
+        metrics_.GetOrCreate(model, v->version)->snapshot();
     sum.request_success += s.request_success;
     sum.request_failure += s.request_failure;
     sum.inference_count += s.inference_count;

@@ -2,8 +2,10 @@
 // tests that need a real server without a process. It is what `dnoscope
 // serve` runs, minus flags and signals: every model of a repository behind
 // the model manager, the inference service, the REST handler (KServe v2,
-// TF Serving, /metrics) and an HTTP server on 127.0.0.1 with a port the
-// kernel picks.
+// TF Serving, /metrics, the repository and statistics extensions) and an
+// HTTP server on 127.0.0.1 with a port the kernel picks. With
+// repository_poll set it follows the repository while serving, as
+// `dnoscope serve --repository-poll-s` does.
 //
 // Thread-safety: every method is thread-safe. Stop may be called from any
 // thread but a request handler's, any number of times (e.g. by a test that
@@ -17,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/endpoint.h"
+#include "common/clock.h"
 #include "serving/http/server.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
@@ -31,6 +34,11 @@ struct ModelServerOptions {
   // How long Stop waits for requests already received; 0 drops them at
   // once, as a killed server would.
   std::chrono::seconds drain_timeout{5};
+  // Rescan the repository this often while serving (0: never; tests call
+  // PollOnce instead). Times the manager's polling thread on `clock`.
+  Clock::Duration repository_poll{0};
+  // The clock of the schedulers and the polling; not owned; null: the real one.
+  Clock* clock = nullptr;
 };
 
 class ModelServer {
@@ -53,6 +61,11 @@ class ModelServer {
   // The counters of `model` summed over its versions (what GET /metrics
   // shows); all zero for a model this server does not have.
   serving::ModelStats::Snapshot Counters(const std::string& model) const;
+  // The inference service every front end calls (repository and statistics
+  // extensions included).
+  serving::InferenceService& service() const { return *service_; }
+  // Rescans the repository now (see ModelManager::PollOnce).
+  absl::Status PollOnce() { return manager_->PollOnce(); }
   // Stops the HTTP server (draining as the options say), then the models.
   // Idempotent; concurrent callers wait for the first.
   void Stop();

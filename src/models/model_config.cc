@@ -1,5 +1,6 @@
 #include "models/model_config.h"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <set>
@@ -215,6 +216,53 @@ absl::Status ParseBatching(ObjectReader& r, ModelConfig* c) {
   return r.Finish();
 }
 
+absl::Status ParseVersionPolicy(ObjectReader& r, ModelConfig* c) {
+  VersionPolicy& policy = c->version_policy;
+  int kinds = 0;
+  DNS_ASSIGN_OR_RETURN(std::optional<ObjectReader> latest, r.GetObject("latest"));
+  if (latest) {
+    ++kinds;
+    policy.kind = VersionPolicy::Kind::kLatest;
+    if (!latest->Has("num_versions")) {
+      return r.Error("key 'version_policy.latest' needs 'num_versions' (an integer >= 1)");
+    }
+    DNS_RETURN_IF_ERROR(latest->GetNumber("num_versions", &policy.num_versions, 1, kMaxInt));
+    DNS_RETURN_IF_ERROR(latest->Finish());
+  }
+  DNS_ASSIGN_OR_RETURN(std::optional<ObjectReader> all, r.GetObject("all"));
+  if (all) {
+    ++kinds;
+    policy.kind = VersionPolicy::Kind::kAll;
+    DNS_RETURN_IF_ERROR(all->Finish());
+  }
+  DNS_ASSIGN_OR_RETURN(std::optional<ObjectReader> specific, r.GetObject("specific"));
+  if (specific) {
+    ++kinds;
+    policy.kind = VersionPolicy::Kind::kSpecific;
+    const Json* versions = specific->GetRaw("versions");
+    if (versions == nullptr || !versions->is_array() || versions->empty()) {
+      return r.Error(
+          "key 'version_policy.specific' needs 'versions' (a non-empty array of integers >= 1)");
+    }
+    for (const Json& v : *versions) {
+      if (!v.is_number_integer() || v.get<int64_t>() < 1) {
+        return specific->TypeError("versions[]", "an integer >= 1", v);
+      }
+      policy.versions.push_back(v.get<int64_t>());
+    }
+    std::sort(policy.versions.begin(), policy.versions.end());
+    policy.versions.erase(std::unique(policy.versions.begin(), policy.versions.end()),
+                          policy.versions.end());
+    DNS_RETURN_IF_ERROR(specific->Finish());
+  }
+  DNS_RETURN_IF_ERROR(r.Finish());
+  if (kinds != 1) {
+    return r.Error(
+        "key 'version_policy' must hold exactly one of 'latest', 'all' or 'specific'");
+  }
+  return absl::OkStatus();
+}
+
 using SectionParser = absl::Status (*)(ObjectReader&, ModelConfig*);
 
 // Parses section `key` when present. `allowed` false rejects its presence.
@@ -256,6 +304,7 @@ absl::Status ParseSections(ObjectReader& r, ModelConfig* c) {
   const bool dnn = c->backend == "opencv_dnn";
   DNS_RETURN_IF_ERROR(ParseSection(r, "files", ParseFiles, true, c));
   DNS_RETURN_IF_ERROR(ParseSection(r, "dynamic_batching", ParseBatching, true, c));
+  DNS_RETURN_IF_ERROR(ParseSection(r, "version_policy", ParseVersionPolicy, true, c));
   DNS_RETURN_IF_ERROR(ParseSection(r, "detector", ParseDetector, dnn && c->kind == "detector", c));
   DNS_RETURN_IF_ERROR(
       ParseSection(r, "classifier", ParseClassifier, dnn && c->kind == "classifier", c));
@@ -295,6 +344,18 @@ nlohmann::ordered_json DetectorToJson(const ModelConfig& c) {
   return j;
 }
 
+nlohmann::ordered_json VersionPolicyToJson(const VersionPolicy& p) {
+  switch (p.kind) {
+    case VersionPolicy::Kind::kAll:
+      return {{"all", nlohmann::ordered_json::object()}};
+    case VersionPolicy::Kind::kSpecific:
+      return {{"specific", {{"versions", p.versions}}}};
+    case VersionPolicy::Kind::kLatest:
+      break;
+  }
+  return {{"latest", {{"num_versions", p.num_versions}}}};
+}
+
 nlohmann::ordered_json FilesToJson(const ModelConfig& c) {
   nlohmann::ordered_json files = nlohmann::ordered_json::object();
   if (!c.model_file.empty()) files["model"] = c.model_file;
@@ -305,6 +366,27 @@ nlohmann::ordered_json FilesToJson(const ModelConfig& c) {
 }
 
 }  // namespace
+
+std::vector<int64_t> SelectVersions(const VersionPolicy& policy,
+                                    const std::vector<int64_t>& available) {
+  switch (policy.kind) {
+    case VersionPolicy::Kind::kAll:
+      return available;
+    case VersionPolicy::Kind::kSpecific: {
+      std::vector<int64_t> selected;
+      for (int64_t v : available) {
+        if (std::binary_search(policy.versions.begin(), policy.versions.end(), v)) {
+          selected.push_back(v);
+        }
+      }
+      return selected;
+    }
+    case VersionPolicy::Kind::kLatest:
+      break;
+  }
+  const size_t keep = std::min(available.size(), static_cast<size_t>(policy.num_versions));
+  return std::vector<int64_t>(available.end() - static_cast<std::ptrdiff_t>(keep), available.end());
+}
 
 absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text,
                                              std::string_view source_name,
@@ -336,6 +418,7 @@ std::string ModelConfigToJson(const ModelConfig& c) {
   j["instance_count"] = c.instance_count;
   j["dynamic_batching"] = {{"max_queue_delay_us", c.max_queue_delay_us},
                            {"preferred_batch_sizes", c.preferred_batch_sizes}};
+  j["version_policy"] = VersionPolicyToJson(c.version_policy);
   if (c.backend == "opencv_dnn" && c.kind == "detector") j["detector"] = DetectorToJson(c);
   if (c.backend == "opencv_dnn" && c.kind == "classifier") {
     j["classifier"] = {{"input_width", c.classifier_width}, {"input_height", c.classifier_height}};

@@ -13,6 +13,10 @@
 //   "max_batch_size":  int (default 0 for detectors, 64 for classifiers)
 //   "instance_count":  int (default 1)
 //   "dynamic_batching": {"max_queue_delay_us": int, "preferred_batch_sizes": [int]}
+//   "version_policy":  exactly one of {"latest": {"num_versions": int >= 1}},
+//                      {"all": {}}, {"specific": {"versions": [int >= 1, ...]}}
+//                      which version folders are served (as Triton and TF
+//                      Serving; default latest 1)
 //   "detector":        {"format": "darknet"|"yolov5"|"yolov8", "input_width": int,
 //                       "input_height": int, "letterbox": bool,   (opencv_dnn)
 //                       "confidence_threshold": float, "nms_threshold": float,
@@ -84,6 +88,21 @@ struct IdentityOptions {
   std::string datatype = "FP32";
 };
 
+// Which of a model's version folders are served.
+struct VersionPolicy {
+  enum class Kind { kLatest, kAll, kSpecific };
+  Kind kind = Kind::kLatest;
+  // kLatest: the highest this many versions (>= 1).
+  int num_versions = 1;
+  // kSpecific: these versions (ascending, no duplicates).
+  std::vector<int64_t> versions;
+};
+
+// The versions of `available` (ascending) that `policy` serves, ascending.
+// A kSpecific version that is not available is left out.
+std::vector<int64_t> SelectVersions(const VersionPolicy& policy,
+                                    const std::vector<int64_t>& available);
+
 struct ModelConfig {
   std::string name;
   std::string backend;
@@ -96,6 +115,7 @@ struct ModelConfig {
   int instance_count = 1;
   int64_t max_queue_delay_us = 0;
   std::vector<int> preferred_batch_sizes;
+  VersionPolicy version_policy;
   // detector.class_thresholds keyed by class name, as config.json has
   // them; backends resolve them to class ids once the names are known
   // (InvalidArgument for a name the model does not have).

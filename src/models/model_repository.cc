@@ -14,7 +14,6 @@
 #include "models/backends/identity.h"
 #include "models/backends/opencv_dnn.h"
 #include "models/backends/replay.h"
-#include "spdlog/spdlog.h"
 
 namespace dnoscope::models {
 namespace {
@@ -35,6 +34,25 @@ bool ParseVersion(const std::string& name, int64_t* version) {
   return ec == std::errc() && end == name.data() + name.size() && *version > 0;
 }
 
+// Relative name, size and modification time of every file under `dir`,
+// sorted, one per line: changes when a file is added, removed, rewritten or
+// touched.
+std::string FingerprintDir(const fs::path& dir) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    std::error_code file_ec;
+    if (!it->is_regular_file(file_ec)) continue;
+    const auto size = it->file_size(file_ec);
+    const auto mtime = it->last_write_time(file_ec).time_since_epoch().count();
+    lines.push_back(fmt::format("{} {} {}", fs::relative(it->path(), dir, file_ec).string(), size,
+                                static_cast<int64_t>(mtime)));
+  }
+  std::sort(lines.begin(), lines.end());
+  return fmt::format("{}", fmt::join(lines, "\n"));
+}
+
 }  // namespace
 
 std::vector<int64_t> VersionFolders(const std::string& model_dir) {
@@ -53,13 +71,15 @@ std::vector<int64_t> VersionFolders(const std::string& model_dir) {
 
 namespace {
 
-absl::StatusOr<ModelConfig> ReadConfig(const fs::path& model_dir, const std::string& name) {
+absl::StatusOr<ModelConfig> ReadConfig(const fs::path& model_dir, const std::string& name,
+                                       std::string* text) {
   const fs::path path = model_dir / kConfigFile;
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(fmt::format("'{}' not found", path.string()));
-  std::ostringstream text;
-  text << in.rdbuf();
-  DNS_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(text.str(), path.string(), name));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  *text = contents.str();
+  DNS_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(*text, path.string(), name));
   if (config.name != name) {
     return absl::InvalidArgumentError(fmt::format("{}: name '{}' differs from its folder name '{}'",
                                                   path.string(), config.name, name));
@@ -71,7 +91,10 @@ RepositoryEntry ScanModel(const fs::path& model_dir, const std::string& name) {
   RepositoryEntry entry;
   entry.config.name = name;
   entry.versions = VersionFolders(model_dir.string());
-  absl::StatusOr<ModelConfig> config = ReadConfig(model_dir, name);
+  for (int64_t version : entry.versions) {
+    entry.version_fingerprints[version] = FingerprintDir(model_dir / std::to_string(version));
+  }
+  absl::StatusOr<ModelConfig> config = ReadConfig(model_dir, name, &entry.config_fingerprint);
   if (!config.ok()) {
     entry.status = config.status();
   } else {
@@ -117,11 +140,8 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Open(const std
     const std::string name = e.path().filename().string();
     std::error_code dir_ec;
     if (!e.is_directory(dir_ec) || name.empty() || name[0] == '.') continue;
-    RepositoryEntry entry = ScanModel(e.path(), name);
-    if (!entry.status.ok()) {
-      spdlog::warn("model '{}' is unavailable: {}", name, std::string(entry.status.message()));
-    }
-    repository->entries_.emplace(name, std::move(entry));
+    // Broken models are reported by whoever serves or loads them.
+    repository->entries_.emplace(name, ScanModel(e.path(), name));
   }
   if (ec) {
     return absl::InternalError(fmt::format("cannot list '{}': {}", root, ec.message()));

@@ -5,7 +5,8 @@
 //   <root>/<model>/<version>/<files>
 //
 // Thread-safety: ModelRepository is immutable after Open and thread-safe;
-// each Load returns a new, independent Model instance.
+// each Load returns a new, independent Model instance. A server that follows
+// changes on disk opens the repository again (each Open is a fresh scan).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,11 @@ struct RepositoryEntry {
   // Non-OK when the model's config is unreadable or invalid (the model is
   // then UNAVAILABLE; the others still load).
   absl::Status status;
+  // What a reloading server compares to notice changes: the text of
+  // config.json, and per version folder a digest of its files' relative
+  // names, sizes and modification times.
+  std::string config_fingerprint;
+  std::map<int64_t, std::string> version_fingerprints;
 };
 
 class ModelRepository {

@@ -21,12 +21,11 @@
 //   if (!inputs.ok()) return Answer(service.Reject(*model, inputs.status()));
 //   service.Infer(*model, {.inputs = *inputs}, [](auto result) { Answer(result); });
 //
-// Model lookup lives behind this class (a ModelManager today); a repository
-// that loads and unloads versions while serving changes the manager and
-// ModelHandle, not the front ends.
+// Model lookup lives behind this class (a ModelManager, which loads and
+// unloads versions while serving); the front ends never see it.
 //
-// Thread-safety: all methods are thread-safe and non-blocking (no model runs
-// on the caller's thread). `done` callbacks run on a scheduler thread or, for
+// Thread-safety: all methods are thread-safe and, but LoadModel and
+// UnloadModel, non-blocking (no model runs on the caller's thread). `done` callbacks run on a scheduler thread or, for
 // requests refused before they queue, on the caller of Infer.
 #pragma once
 
@@ -92,10 +91,10 @@ struct ModelDescription {
   models::ModelMetadata metadata;
 };
 
-// A READY model version a request resolved to. Cheap to copy. Valid while the
-// service that returned it lives (today versions are never unloaded while
-// serving; a reloading repository will make the handle keep its version
-// alive until the last copy is gone).
+// A READY model version a request resolved to. Cheap to copy. Keeps its
+// version alive (not necessarily serving: a version unloaded meanwhile
+// refuses new work, and Infer then sends the request to the version that
+// serves `model` now). Hold it for one request, not longer.
 class ModelHandle {
  public:
   const std::string& model() const { return model_->name; }
@@ -104,11 +103,14 @@ class ModelHandle {
 
  private:
   friend class InferenceService;
-  ModelHandle(const ServedModel* model, const ServedVersion* version)
-      : model_(model), version_(version) {}
+  ModelHandle(std::shared_ptr<const ServedModel> model,
+              std::shared_ptr<const ServedVersion> version, int64_t requested)
+      : model_(std::move(model)), version_(std::move(version)), requested_(requested) {}
 
-  const ServedModel* model_;
-  const ServedVersion* version_;
+  std::shared_ptr<const ServedModel> model_;
+  std::shared_ptr<const ServedVersion> version_;
+  // The version the request named (-1: none).
+  int64_t requested_;
 };
 
 struct InferenceRequest {
@@ -134,6 +136,41 @@ struct InferenceResponse {
 // lock of the service or the scheduler.
 using InferenceDone = std::function<void(absl::StatusOr<InferenceResponse>)>;
 
+// One row of the repository index (KServe/Triton repository extension).
+struct RepositoryModel {
+  std::string name;
+  // "" for a model with no loaded version (e.g. a bad config.json).
+  std::string version;
+  // "READY", "UNAVAILABLE", "LOADING" or "UNLOADING".
+  std::string state;
+  // Why the model or version is not READY; "" when it is.
+  std::string reason;
+};
+
+// A count and the cumulative nanoseconds of what it counts (Triton's
+// StatisticDuration).
+struct Duration {
+  int64_t count = 0;
+  int64_t ns = 0;
+};
+
+// Statistics of one model version, as Triton's statistics extension has them.
+struct VersionStatistics {
+  std::string name;
+  int64_t version = 0;
+  // Milliseconds since the epoch of the last successful inference; 0: none.
+  int64_t last_inference_ms = 0;
+  // Batch items inferred by successful executions.
+  int64_t inference_count = 0;
+  // Successful model executions.
+  int64_t execution_count = 0;
+  // success/fail: requests and their submit-to-done time; queue: successful
+  // requests and their time queued; compute_*: successful requests and the
+  // time of the execution that ran them (input and output are part of infer
+  // here, so their durations stay 0).
+  Duration success, fail, queue, compute_input, compute_infer, compute_output;
+};
+
 class InferenceService {
  public:
   // Serves the models of `models`, counting in its metrics registry and
@@ -141,7 +178,7 @@ class InferenceService {
   // `models` is not owned and must outlive the service. InvalidArgument
   // when it is null or default_timeout is negative.
   static absl::StatusOr<std::unique_ptr<InferenceService>> Create(
-      const InferenceServiceOptions& options, const ModelManager* models);
+      const InferenceServiceOptions& options, ModelManager* models);
 
   InferenceService(const InferenceService&) = delete;
   InferenceService& operator=(const InferenceService&) = delete;
@@ -169,6 +206,24 @@ class InferenceService {
   // Counters of every model version (Prometheus exposition, statistics).
   const MetricsRegistry& metrics() const { return *metrics_; }
 
+  // ---- repository and statistics extensions
+
+  // Every model of the repository and the state of each of its versions,
+  // sorted by name then version; only READY versions when `ready_only`.
+  absl::StatusOr<std::vector<RepositoryModel>> RepositoryIndex(bool ready_only) const;
+  // Loads (or reloads) `model` from the repository as it is on disk now;
+  // blocks while it loads. NotFound when the repository lacks it,
+  // FailedPrecondition with the reason when no version is READY afterwards.
+  absl::Status LoadModel(std::string_view model);
+  // Unloads every version of `model` (listed UNAVAILABLE "unloaded" until
+  // loaded again); blocks until queued requests finished. NotFound for an
+  // unknown model.
+  absl::Status UnloadModel(std::string_view model);
+  // Statistics of `version` (-1: every version) of `model` ("": every
+  // model). NotFound for an unknown model or version.
+  absl::StatusOr<std::vector<VersionStatistics>> Statistics(std::string_view model,
+                                                            int64_t version) const;
+
   // ---- inference
 
   // The version of `model` that serves a request naming `version` (-1: the
@@ -189,14 +244,18 @@ class InferenceService {
   void Infer(const ModelHandle& model, InferenceRequest request, InferenceDone done) const;
 
  private:
-  InferenceService(const InferenceServiceOptions& options, const ModelManager* models);
+  InferenceService(const InferenceServiceOptions& options, ModelManager* models);
 
   // Fails `done` with `error` after counting it.
   void Fail(const ModelHandle& model, absl::Status error, const InferenceDone& done) const;
   Clock::TimePoint Deadline(std::chrono::microseconds timeout) const;
+  // Infer with the deadline fixed and `done` shared; `rerouted` counts the
+  // versions that refused the request because they were unloaded.
+  void Submit(const ModelHandle& model, InferenceRequest request, Clock::TimePoint deadline,
+              std::shared_ptr<InferenceDone> done, int rerouted) const;
 
   const InferenceServiceOptions options_;
-  const ModelManager* const models_;
+  ModelManager* const models_;
   MetricsRegistry* const metrics_;
   Clock* const clock_;
 };

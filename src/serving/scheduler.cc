@@ -104,21 +104,30 @@ absl::StatusOr<int64_t> ModelScheduler::RequestBatchSize(const InferenceJob& job
 }
 
 void ModelScheduler::Submit(InferenceJob job) {
+  if (!TrySubmit(job)) {
+    if (stats_ != nullptr) stats_->RecordFailure();
+    job.done(absl::UnavailableError("model scheduler is shut down"));
+  }
+}
+
+bool ModelScheduler::TrySubmit(InferenceJob& job) {
   const Clock::TimePoint now = clock_->Now();
   absl::StatusOr<int64_t> batch_size = RequestBatchSize(job);
   absl::Status status =
       batch_size.ok() ? Enqueue(job, *batch_size, now) : std::move(batch_size).status();
+  if (status.code() == absl::StatusCode::kCancelled) return false;
   if (!status.ok()) {
     if (stats_ != nullptr) stats_->RecordFailure();
     job.done(std::move(status));
-    return;
+    return true;
   }
   cv_.SignalAll();
+  return true;
 }
 
 absl::Status ModelScheduler::Enqueue(InferenceJob& job, int64_t batch_size, Clock::TimePoint now) {
   MutexLock lock(&mu_);
-  if (stopping_) return absl::UnavailableError("model scheduler is shut down");
+  if (stopping_) return absl::CancelledError("model scheduler is shut down");
   if (queue_.size() >= options_.max_queue_size) {
     return absl::UnavailableError(
         fmt::format("queue of model '{}' is full ({} requests)", model_name_, queue_.size()));
@@ -238,21 +247,23 @@ void ModelScheduler::RunBatch(models::Model& model, std::vector<Pending> batch,
   const Clock::TimePoint end = clock_->Now();
   if (!outputs.ok()) return FailAll(batch, outputs.status(), picked);
   if (stats_ != nullptr) stats_->RecordExecution(items, end - start);
-  if (!merged) return Finish(batch.front(), std::move(outputs), picked);
+  if (!merged) return Finish(batch.front(), std::move(outputs), picked, end - start);
 
   absl::StatusOr<std::vector<std::vector<Tensor>>> parts = SplitBatch(*outputs, batch_sizes);
   if (!parts.ok()) return FailAll(batch, parts.status(), picked);
-  for (size_t i = 0; i < batch.size(); ++i) Finish(batch[i], std::move((*parts)[i]), picked);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Finish(batch[i], std::move((*parts)[i]), picked, end - start);
+  }
 }
 
 void ModelScheduler::Finish(Pending& pending, absl::StatusOr<std::vector<Tensor>> result,
-                            Clock::TimePoint picked) {
+                            Clock::TimePoint picked, Clock::Duration compute) {
   const Clock::TimePoint now = clock_->Now();
   if (stats_ != nullptr) {
     if (result.ok()) {
-      stats_->RecordSuccess(now - pending.submit_time, picked - pending.submit_time);
+      stats_->RecordSuccess(now - pending.submit_time, picked - pending.submit_time, compute);
     } else {
-      stats_->RecordFailure();
+      stats_->RecordFailure(now - pending.submit_time);
     }
     stats_->AddPending(-1);
   }

@@ -110,6 +110,12 @@ class ModelScheduler {
   // (outputs cannot be split).
   void Submit(InferenceJob job);
 
+  // As Submit, except when the scheduler is shut down: then returns false
+  // without calling `done` or counting anything, and leaves `job` intact
+  // (for a caller that hands it to another scheduler, e.g. the version that
+  // replaced this one).
+  bool TrySubmit(InferenceJob& job);
+
   // Stops accepting jobs (Submit then answers Unavailable), runs everything
   // already queued without waiting for batching delays, and joins the
   // threads. Idempotent and thread-safe; must not be called from `done`.
@@ -141,7 +147,8 @@ class ModelScheduler {
                  Clock* clock);
 
   absl::StatusOr<int64_t> RequestBatchSize(const InferenceJob& job) const;
-  // Queues `job` unless full or stopping; leaves `job` intact on error.
+  // Queues `job` unless full (Unavailable) or stopping (Cancelled); leaves
+  // `job` intact on error.
   absl::Status Enqueue(InferenceJob& job, int64_t batch_size, Clock::TimePoint now);
   void InstanceLoop(models::Model& model);
   // Blocks until there is work; false when stopping and the queue is drained.
@@ -156,9 +163,10 @@ class ModelScheduler {
   // `wake_at`.
   void WaitForChange(Clock::TimePoint wake_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunBatch(models::Model& model, std::vector<Pending> batch, Clock::TimePoint picked);
-  // Completes one accepted job, records its stats, calls done.
+  // Completes one accepted job, records its stats (`compute`: the execution
+  // that ran it), calls done.
   void Finish(Pending& pending, absl::StatusOr<std::vector<Tensor>> result,
-              Clock::TimePoint picked);
+              Clock::TimePoint picked, Clock::Duration compute = Clock::Duration::zero());
   void FailAll(std::vector<Pending>& jobs, const absl::Status& status, Clock::TimePoint picked);
 
   const SchedulerOptions options_;

@@ -163,6 +163,39 @@ TEST_F(ServeTest, TfServingRowColumnarAndB64WithCurl) {
   EXPECT_EQ(garbage.status, 400);
 }
 
+TEST_F(ServeTest, RepositoryPollSwapsVersionsAndGzipBodiesWork) {
+  StartServer({"--repository-poll-s", "0.2"});
+  fs::create_directories(dir_.File("repo/echo/2"));
+  fs::remove_all(dir_.File("repo/echo/1"));
+  // Wait (bounded) for a poll to load version 2 and unload version 1.
+  Json index;
+  for (int i = 0; i < 600; ++i) {
+    index = Json::parse(Curl("-X POST", "/v2/repository/index").body, nullptr, false);
+    bool v2 = false, v1 = false;
+    for (const Json& row : index) {
+      if (row.value("name", "") != "echo") continue;
+      v1 |= row.value("version", "") == "1";
+      v2 |= row.value("version", "") == "2" && row.value("state", "") == "READY";
+    }
+    if (v2 && !v1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string plain = dir_.File("infer.json");
+  WriteFile(plain, R"({"inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [1, 2],
+                       "data": [1, 2]}]})");
+  ASSERT_EQ(RunCommand("gzip -k " + plain).exit_code, 0);
+  CurlResult r = Curl("-H 'Content-Encoding: gzip' --compressed --data-binary @" + plain + ".gz",
+                      "/v2/models/echo/infer");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.headers, HasSubstr("Content-Encoding: gzip"));
+  EXPECT_EQ(Json::parse(r.body)["model_version"], "2");
+  CurlResult stats = Curl("", "/v2/models/echo/stats");
+  ASSERT_EQ(stats.status, 200) << stats.body;
+  EXPECT_EQ(Json::parse(stats.body)["model_stats"][0]["inference_stats"]["success"]["count"], 1);
+  EXPECT_THAT(ReadFileOrEmpty(dir_.File("server.log")),
+              HasSubstr("model 'echo' version 1 unloaded"));
+}
+
 TEST_F(ServeTest, FloodPastTheQueueBoundGets503sAndTheServerStaysUp) {
   StartServer({"--max-queue", "2"});
   const std::string file = dir_.File("replay.json");

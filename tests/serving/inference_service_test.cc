@@ -36,18 +36,21 @@ void AddModel(const ScratchDir& dir, const std::string& name, const std::string&
   for (int v : versions) fs::create_directories(dir.File(name + "/" + std::to_string(v)));
 }
 
-// echo: identity FP32 [N,-1] (max batch 4), versions 1 and 3.
+// echo: identity FP32 [N,-1] (max batch 4), versions 1 and 3 (policy all).
 // held: echo whose partial batches wait a minute for company.
-// cnn: ONNX classifier; version 1 loads, version 2 lacks its file.
+// cnn: ONNX classifier; version 1 loads, version 2 lacks its file (policy all).
 // broken: a config.json with an unknown key.
 void WriteRepository(const ScratchDir& dir) {
-  AddModel(dir, "echo", R"({"backend": "identity", "max_batch_size": 4})", {1, 3});
+  AddModel(dir, "echo",
+           R"({"backend": "identity", "max_batch_size": 4, "version_policy": {"all": {}}})",
+           {1, 3});
   AddModel(dir, "held",
            R"({"backend": "identity", "max_batch_size": 4,
                "dynamic_batching": {"max_queue_delay_us": 60000000}})",
            {1});
   AddModel(dir, "cnn",
-           R"({"backend": "opencv_dnn", "kind": "classifier", "files": {"model": "m.onnx"}})",
+           R"({"backend": "opencv_dnn", "kind": "classifier", "files": {"model": "m.onnx"},
+               "version_policy": {"all": {}}})",
            {1, 2});
   WriteFile(dir.File("cnn/1/m.onnx"), models::testing::MeanIntensityClassifierOnnx(50, 50));
   AddModel(dir, "broken", R"({"backend": "identity", "unknown_key": 1})", {1});

@@ -102,7 +102,10 @@ void RestHandler::HandleKserveGet(const Route& route, const http::Responder& res
     case Endpoint::kServerMetadata: {
       const ServerInfo info = service_->server_info();
       return respond(JsonResponse(protocol::EncodeServerMetadata(
-          {info.name, info.version, {"binary_tensor_data", "model_configuration", "parameters"}})));
+          {info.name,
+           info.version,
+           {"binary_tensor_data", "model_configuration", "parameters", "model_repository",
+            "statistics"}})));
     }
     case Endpoint::kModelReady: {
       const absl::Status ready = service_->ModelReady(route.model, route.version);

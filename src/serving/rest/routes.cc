@@ -99,8 +99,26 @@ RouteMatch MatchV2Model(std::string_view method, const std::vector<std::string_v
   else if (rest == 1 && parts[next] == "ready") m.route.endpoint = Endpoint::kModelReady;
   else if (rest == 1 && parts[next] == "config") m.route.endpoint = Endpoint::kModelConfig;
   else if (rest == 1 && parts[next] == "infer") m.route.endpoint = Endpoint::kInfer;
+  else if (rest == 1 && parts[next] == "stats") m.route.endpoint = Endpoint::kStatistics;
   else return Error(404, fmt::format("unknown KServe v2 path '{}'", path));
   return WithMethod(m, method, m.route.endpoint == Endpoint::kInfer ? "POST" : "GET", path);
+}
+
+// /v2/repository/index and /v2/repository/models/{m}/load|unload.
+RouteMatch MatchRepository(std::string_view method, const std::vector<std::string_view>& parts,
+                           std::string_view path) {
+  if (parts.size() == 3 && parts[2] == "index") {
+    return WithMethod(Matched(Endpoint::kRepositoryIndex), method, "POST", path);
+  }
+  if (parts.size() == 5 && parts[2] == "models" && (parts[4] == "load" || parts[4] == "unload")) {
+    std::optional<std::string> name = PercentDecode(parts[3]);
+    if (!name || name->empty()) return Error(400, "bad percent-escape in model name");
+    return WithMethod(Matched(parts[4] == "load" ? Endpoint::kRepositoryLoad
+                                                 : Endpoint::kRepositoryUnload,
+                              std::move(*name)),
+                      method, "POST", path);
+  }
+  return Error(404, fmt::format("unknown repository path '{}'", path));
 }
 
 RouteMatch MatchV1Model(std::string_view method, std::vector<std::string_view> parts,
@@ -141,6 +159,12 @@ RouteMatch MatchRoute(std::string_view method, std::string_view target) {
   if (exact({"v2", "health", "ready"})) return WithMethod(Matched(Endpoint::kReady), method, "GET", path);
   if (exact({"v2"})) return WithMethod(Matched(Endpoint::kServerMetadata), method, "GET", path);
   if (exact({"metrics"})) return WithMethod(Matched(Endpoint::kMetrics), method, "GET", path);
+  if (exact({"v2", "models", "stats"})) {
+    return WithMethod(Matched(Endpoint::kStatistics), method, "GET", path);
+  }
+  if (parts.size() >= 3 && parts[0] == "v2" && parts[1] == "repository") {
+    return MatchRepository(method, parts, path);
+  }
   if (parts.size() >= 3 && parts[0] == "v2" && parts[1] == "models") {
     return MatchV2Model(method, parts, path);
   }

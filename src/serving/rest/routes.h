@@ -5,6 +5,9 @@
 //   GET  /v2/health/live | /v2/health/ready | /v2
 //   GET  /v2/models/{m}[/versions/{v}] | .../ready | /v2/models/{m}[/versions/{v}]/config
 //   POST /v2/models/{m}[/versions/{v}]/infer
+//   GET  /v2/models/stats | /v2/models/{m}[/versions/{v}]/stats   (statistics extension)
+//   POST /v2/repository/index | /v2/repository/models/{m}/load | .../unload
+//                                                    (repository extension)
 //   GET  /v1/models/{m}[/versions/{v}] | .../metadata
 //   POST /v1/models/{m}[/versions/{v}]:predict
 //   GET  /metrics
@@ -30,11 +33,16 @@ enum class Endpoint {
   kTfMetadata,
   kTfPredict,
   kMetrics,
+  kStatistics,
+  kRepositoryIndex,
+  kRepositoryLoad,
+  kRepositoryUnload,
 };
 
 struct Route {
   Endpoint endpoint = Endpoint::kLive;
-  // Percent-decoded model name; empty for server-level endpoints.
+  // Percent-decoded model name; empty for server-level endpoints (and for
+  // kStatistics of every model).
   std::string model;
   // -1: not given (the highest ready version is served).
   int64_t version = -1;

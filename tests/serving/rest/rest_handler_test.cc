@@ -15,6 +15,7 @@
 #include "opencv2/imgcodecs.hpp"
 #include "protocol/base64.h"
 #include "protocol/kserve.h"
+#include "serving/http/content_coding.h"
 #include "testing/fake_clock.h"
 #include "testing/onnx_builder.h"
 #include "testing/test_env.h"
@@ -38,7 +39,7 @@ void AddModel(const ScratchDir& dir, const std::string& name, const std::string&
 
 // echo (identity FP32, batch 8), held (echo whose partial batches wait a
 // minute for company), blob (identity BYTES, batch 4), people (HOG, versions
-// 1 and 2), ref (replay, 300 ms per request), cnn (ONNX mean intensity
+// 1 and 2, policy all), ref (replay, 300 ms per request), cnn (ONNX mean intensity
 // classifier), broken (bad config).
 void WriteRepository(const ScratchDir& dir) {
   AddModel(dir, "echo", R"({"backend": "identity", "max_batch_size": 8})", {1});
@@ -49,7 +50,7 @@ void WriteRepository(const ScratchDir& dir) {
   AddModel(dir, "blob",
            R"({"backend": "identity", "max_batch_size": 4, "identity": {"datatype": "BYTES"}})",
            {1});
-  AddModel(dir, "people", R"({"backend": "hog"})", {1, 2});
+  AddModel(dir, "people", R"({"backend": "hog", "version_policy": {"all": {}}})", {1, 2});
   AddModel(dir, "ref",
            R"({"backend": "replay", "files": {"labels": "labels.csv"},
                "replay": {"service_time_ms": 300}})",
@@ -525,6 +526,137 @@ TEST_F(RestHandlerTest, MetricsCountSuccessesFailuresAndInferences) {
   EXPECT_THAT(r.body, HasSubstr("nv_inference_request_failure{model=\"echo\",version=\"1\"} 1"));
   EXPECT_THAT(r.body, HasSubstr("nv_inference_count{model=\"echo\",version=\"1\"} 4"));
   EXPECT_THAT(r.body, HasSubstr("# TYPE nv_inference_pending_request_count gauge"));
+}
+
+// ---- compressed bodies ----
+
+TEST_F(RestHandlerTest, GzipAndDeflateRequestBodiesAreDecoded) {
+  for (http::ContentCoding coding : {http::ContentCoding::kGzip, http::ContentCoding::kDeflate}) {
+    const std::string name(http::ContentCodingName(coding));
+    http::HttpResponse r = Call("POST", "/v2/models/echo/infer",
+                                http::Compress(coding, kEchoRequest), {{"content-encoding", name}});
+    ASSERT_EQ(r.status, 200) << name << ": " << r.body;
+    auto response = protocol::DecodeInferResponse(r.body, std::nullopt);
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->id, "r1");
+  }
+}
+
+TEST_F(RestHandlerTest, BodyLimitAppliesAfterDecompression) {
+  Start({}, {.max_body_bytes = 4096});
+  // Small on the wire, far over the limit once inflated.
+  std::string big = kEchoRequest;
+  big.insert(big.size() - 1, std::string(256 << 10, ' '));
+  const std::string packed = http::Compress(http::ContentCoding::kGzip, big);
+  ASSERT_LT(packed.size(), 4096u);
+  http::HttpResponse r =
+      Call("POST", "/v2/models/echo/infer", packed, {{"content-encoding", "gzip"}});
+  EXPECT_EQ(r.status, 413);
+  EXPECT_THAT(ErrorOf(r), HasSubstr("exceeds the limit of 4096 bytes once decompressed"));
+}
+
+TEST_F(RestHandlerTest, CorruptGzipIs400AndAnUnknownCodingIs415) {
+  std::string corrupt = http::Compress(http::ContentCoding::kGzip, kEchoRequest);
+  corrupt.resize(corrupt.size() / 2);
+  http::HttpResponse r =
+      Call("POST", "/v2/models/echo/infer", corrupt, {{"content-encoding", "gzip"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(ErrorOf(r), HasSubstr("corrupt gzip body"));
+  r = Call("POST", "/v2/models/echo/infer", kEchoRequest, {{"content-encoding", "br"}});
+  EXPECT_EQ(r.status, 415);
+  EXPECT_THAT(ErrorOf(r), HasSubstr("unsupported Content-Encoding 'br'"));
+}
+
+TEST_F(RestHandlerTest, ResponsesAreCompressedWhenTheClientAcceptsIt) {
+  http::HttpResponse r = Call("POST", "/v2/models/echo/infer", kEchoRequest,
+                              {{"accept-encoding", "deflate, gzip"}});
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Content-Encoding", "gzip"}));
+  absl::StatusOr<std::string> body = http::Decompress(http::ContentCoding::kGzip, r.body, 1 << 20);
+  ASSERT_TRUE(body.ok()) << body.status();
+  auto response = protocol::DecodeInferResponse(*body, std::nullopt);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->id, "r1");
+  // Errors too; and nothing is compressed for a client that did not ask.
+  r = Call("GET", "/v2/models/nope", "", {{"accept-encoding", "deflate"}});
+  EXPECT_EQ(r.status, 404);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].second, "deflate");
+  EXPECT_TRUE(Call("GET", "/v2/models/echo").headers.empty());
+}
+
+// ---- repository and statistics extensions ----
+
+TEST_F(RestHandlerTest, RepositoryIndexListsEveryVersionOrOnlyReadyOnes) {
+  http::HttpResponse r = Call("POST", "/v2/repository/index");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json all = Json::parse(r.body);
+  ASSERT_TRUE(all.is_array());
+  auto find = [](const Json& index, const std::string& name, const std::string& version) {
+    for (const Json& row : index) {
+      if (row["name"] == name && row.value("version", "") == version) return row;
+    }
+    return Json();
+  };
+  EXPECT_EQ(find(all, "people", "1")["state"], "READY");
+  EXPECT_EQ(find(all, "people", "2")["state"], "READY");
+  EXPECT_FALSE(find(all, "people", "1").contains("reason"));
+  const Json broken = find(all, "broken", "");
+  EXPECT_EQ(broken["state"], "UNAVAILABLE");
+  EXPECT_THAT(broken["reason"].get<std::string>(), HasSubstr("unknown_key"));
+
+  const Json ready = Json::parse(Call("POST", "/v2/repository/index", R"({"ready": true})").body);
+  EXPECT_TRUE(find(ready, "broken", "").is_null());
+  EXPECT_EQ(find(ready, "echo", "1")["state"], "READY");
+  EXPECT_EQ(Call("POST", "/v2/repository/index", R"({"ready": 1})").status, 400);
+  EXPECT_EQ(Call("GET", "/v2/repository/index").status, 405);
+}
+
+TEST_F(RestHandlerTest, UnloadAndLoadThroughTheRepositoryExtension) {
+  http::HttpResponse r = Call("POST", "/v2/repository/models/echo/unload");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(Call("POST", "/v2/models/echo/infer", kEchoRequest).status, 503);
+  EXPECT_EQ(Call("GET", "/v2/models/echo/ready").status, 503);
+  r = Call("POST", "/v2/repository/models/echo/load");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Call("POST", "/v2/models/echo/infer", kEchoRequest).status, 200);
+  EXPECT_EQ(Call("POST", "/v2/repository/models/nope/load").status, 404);
+  EXPECT_EQ(Call("POST", "/v2/repository/models/nope/unload").status, 404);
+  r = Call("POST", "/v2/repository/models/broken/load");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(ErrorOf(r), HasSubstr("unknown_key"));
+  EXPECT_EQ(Call("GET", "/v2/repository/models/echo/load").status, 405);
+}
+
+TEST_F(RestHandlerTest, StatisticsAsTritonReportsThem) {
+  ASSERT_EQ(Call("POST", "/v2/models/echo/infer", kEchoRequest).status, 200);
+  ASSERT_EQ(Call("POST", "/v2/models/echo/infer", R"({"inputs": []})").status, 400);
+  http::HttpResponse r = Call("GET", "/v2/models/echo/stats");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json stats = Json::parse(r.body);
+  ASSERT_EQ(stats["model_stats"].size(), 1u);
+  const Json& echo = stats["model_stats"][0];
+  EXPECT_EQ(echo["name"], "echo");
+  EXPECT_EQ(echo["version"], "1");
+  EXPECT_GT(echo["last_inference"].get<int64_t>(), 0);
+  EXPECT_EQ(echo["inference_count"], 2);  // one request of batch 2
+  EXPECT_EQ(echo["execution_count"], 1);
+  EXPECT_EQ(echo["inference_stats"]["success"]["count"], 1);
+  EXPECT_EQ(echo["inference_stats"]["fail"]["count"], 1);
+  EXPECT_EQ(echo["inference_stats"]["queue"]["count"], 1);
+  EXPECT_EQ(echo["inference_stats"]["compute_infer"]["count"], 1);
+  EXPECT_TRUE(echo["inference_stats"]["success"].contains("ns"));
+
+  const Json people = Json::parse(Call("GET", "/v2/models/people/versions/2/stats").body);
+  ASSERT_EQ(people["model_stats"].size(), 1u);
+  EXPECT_EQ(people["model_stats"][0]["version"], "2");
+  const Json all = Json::parse(Call("GET", "/v2/models/stats").body);
+  EXPECT_GE(all["model_stats"].size(), 7u);  // every version of every model
+  EXPECT_EQ(Call("GET", "/v2/models/people/versions/9/stats").status, 404);
+  EXPECT_EQ(Call("GET", "/v2/models/nope/stats").status, 404);
+  EXPECT_EQ(Call("POST", "/v2/models/stats").status, 405);
 }
 
 }  // namespace
