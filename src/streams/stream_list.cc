@@ -69,11 +69,19 @@ absl::StatusOr<StreamEntry> ParseEntry(const json& j, size_t index, const std::s
   e.config = Resolve(e.config, base_dir);
   if (e.out != "-") e.out = Resolve(e.out, base_dir);
   if (auto it = j.find("roi"); it != j.end()) {
-    absl::StatusOr<Roi> roi = it->is_string() ? ParseRoi(it->get<std::string>())
-                                              : absl::InvalidArgumentError("not a string");
+    std::string text;
+    if (it->is_string()) {
+      text = it->get<std::string>();
+    } else if (it->is_array() && it->size() == 4 &&
+               std::all_of(it->begin(), it->end(), [](const json& v) { return v.is_number_integer(); })) {
+      text = fmt::format("{},{},{},{}", (*it)[0].get<int>(), (*it)[1].get<int>(),
+                         (*it)[2].get<int>(), (*it)[3].get<int>());
+    }
+    absl::StatusOr<Roi> roi = !text.empty() ? ParseRoi(text)
+                                            : absl::InvalidArgumentError("not a string or array");
     if (!roi.ok()) {
       return EntryError(index, name,
-                        fmt::format("\"roi\" must be \"X0,Y0,X1,Y1\": {}", std::string(roi.status().message())));
+                        fmt::format("\"roi\" must be \"X0,Y0,X1,Y1\" or [X0, Y0, X1, Y1]: {}", std::string(roi.status().message())));
     }
     e.roi = *roi;
   }

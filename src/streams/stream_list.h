@@ -7,7 +7,7 @@
 //     "out": "yard.csv"}]
 //
 // `name`, `video` (file, URL or device), `config` (cascade JSON) and `out`
-// (prediction CSV) are required; `roi` ("X0,Y0,X1,Y1"), `frames`
+// (prediction CSV) are required; `roi` ("X0,Y0,X1,Y1" or [X0, Y0, X1, Y1]), `frames`
 // ("START:END") and `skip` (>= 1) override the entry's config and video
 // range, as --roi, --frames and --skip do for a single-stream run. Relative
 // paths are relative to the streams file's folder. The whole file is

@@ -25,10 +25,11 @@ TEST(StreamListTest, ParsesEntriesWithOverridesAndResolvesPaths) {
   auto entries = ParseStreamList(
       "[" + Entry("gate", R"(, "roi": "0,10,100,90", "frames": "5:50", "skip": 2)") + ", " +
           R"({"name": "yard", "video": "udp://127.0.0.1:5000", "config": "/abs/y.json",
-              "out": "out/yard.csv"}])",
+              "out": "out/yard.csv"}, {"name": "lot", "video": "l.avi", "config": "l.json",
+              "out": "l.csv", "roi": [1, 2, 30, 40]}])",
       "/data/cams");
   ASSERT_TRUE(entries.ok()) << entries.status();
-  ASSERT_EQ(entries->size(), 2u);
+  ASSERT_EQ(entries->size(), 3u);
   const StreamEntry& gate = (*entries)[0];
   EXPECT_EQ(gate.name, "gate");
   EXPECT_EQ(gate.video, "/data/cams/gate.avi");
@@ -46,6 +47,9 @@ TEST(StreamListTest, ParsesEntriesWithOverridesAndResolvesPaths) {
   EXPECT_EQ(yard.config, "/abs/y.json");
   EXPECT_EQ(yard.out, "/data/cams/out/yard.csv");
   EXPECT_FALSE(yard.roi || yard.frames || yard.skip);
+  ASSERT_TRUE((*entries)[2].roi.has_value());  // the cascade config's array form
+  EXPECT_EQ((*entries)[2].roi->x0, 1);
+  EXPECT_EQ((*entries)[2].roi->y1, 40);
 }
 
 struct BadCase {
@@ -74,6 +78,8 @@ TEST(StreamListTest, EachBadEntryIsOneErrorNamingTheEntry) {
       {"unknown field", "[" + Entry("b", R"(, "rio": "1,2,3,4")") + "]",
        {"entry 1 (\"b\")", "unknown field \"rio\""}},
       {"bad roi", "[" + Entry("b", R"(, "roi": "1,2,3")") + "]", {"entry 1 (\"b\")", "\"roi\""}},
+      {"bad roi array", "[" + Entry("b", R"(, "roi": [1, 2, 3])") + "]",
+       {"entry 1 (\"b\")", "\"roi\""}},
       {"bad frames", "[" + Entry("b", R"(, "frames": 7)") + "]",
        {"entry 1 (\"b\")", "\"frames\""}},
       {"bad skip", "[" + Entry("b", R"(, "skip": 0)") + "]", {"entry 1 (\"b\")", "\"skip\""}},
