@@ -44,6 +44,9 @@ struct RunArgs {
   // Many streams (run_streams.cc): the streams file, and the merging of
   // specialized requests across streams.
   std::string streams;
+  // Run only this entry (0-based) of the streams file, e.g. a Kubernetes
+  // Indexed Job's $JOB_COMPLETION_INDEX; -1: every entry.
+  int stream_index = -1;
   int stream_batch = 16;
   double stream_batch_delay_ms = 1;
 };

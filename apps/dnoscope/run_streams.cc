@@ -146,7 +146,16 @@ absl::Status ExecuteStreams(CLI::App* app, const RunArgs& a) {
                       flag));
     }
   }
-  DNS_ASSIGN_OR_RETURN(std::vector<StreamEntry> entries, streams::ReadStreamList(a.streams));
+  DNS_ASSIGN_OR_RETURN(std::vector<StreamEntry> entries, streams::LoadStreamList(a.streams));
+  if (a.stream_index >= 0) {
+    if (static_cast<size_t>(a.stream_index) >= entries.size()) {
+      return absl::InvalidArgumentError(
+          fmt::format("--stream-index {}: the streams file '{}' has {} entries (0-based index)",
+                      a.stream_index, a.streams, entries.size()));
+    }
+    entries = {entries[a.stream_index]};
+  }
+  DNS_RETURN_IF_ERROR(streams::CheckStreamFiles(entries));
   std::vector<StreamPlan> plans;
   for (size_t i = 0; i < entries.size(); ++i) {
     DNS_ASSIGN_OR_RETURN(StreamPlan plan, PlanStream(app, a, entries[i], i));
@@ -190,12 +199,18 @@ absl::Status ExecuteStreams(CLI::App* app, const RunArgs& a) {
 
 void AddStreamsOptions(CLI::App* sub, RunArgs* a) {
   const char* group = "Many streams";
-  sub->add_option("--streams", a->streams,
+  CLI::Option* streams = sub->add_option("--streams", a->streams,
                   "Streams file: a JSON list of {\"name\", \"video\", \"config\", \"out\"[, \"roi\", "
                   "\"frames\", \"skip\"]} entries, run together in this process over the stages "
                   "given here (instead of --video/--out); relative paths are relative to the "
                   "file. Exit status 1 when any stream fails (the others run to the end)")
       ->group(group);
+  sub->add_option("--stream-index", a->stream_index,
+                  "Run only entry N (0-based) of the streams file, e.g. $JOB_COMPLETION_INDEX in a "
+                  "Kubernetes Indexed Job (one pod per entry)")
+      ->group(group)
+      ->needs(streams)
+      ->check(CLI::Range(0, 1000000));
   sub->add_option("--stream-batch", a->stream_batch,
                   "Specialized frames merged into one request across streams at most (1: no "
                   "merging; capped by the model's max_batch_size)")

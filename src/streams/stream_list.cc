@@ -159,7 +159,7 @@ absl::Status CheckStreamFiles(const std::vector<StreamEntry>& entries) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<StreamEntry>> ReadStreamList(const std::string& path) {
+absl::StatusOr<std::vector<StreamEntry>> LoadStreamList(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(fmt::format("streams file '{}' cannot be read", path));
   std::stringstream text;
@@ -170,7 +170,12 @@ absl::StatusOr<std::vector<StreamEntry>> ReadStreamList(const std::string& path)
     return absl::Status(entries.status().code(),
                         fmt::format("'{}': {}", path, std::string(entries.status().message())));
   }
-  DNS_RETURN_IF_ERROR(CheckStreamFiles(*entries));
+  return entries;
+}
+
+absl::StatusOr<std::vector<StreamEntry>> ReadStreamList(const std::string& path) {
+  DNS_ASSIGN_OR_RETURN(std::vector<StreamEntry> entries, LoadStreamList(path));
+  DNS_RETURN_IF_ERROR(CheckStreamFiles(entries));
   return entries;
 }
 

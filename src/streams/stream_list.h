@@ -57,7 +57,11 @@ absl::StatusOr<std::vector<StreamEntry>> ParseStreamList(std::string_view json_t
 // source may come up later). NotFound/InvalidArgument naming the entry.
 absl::Status CheckStreamFiles(const std::vector<StreamEntry>& entries);
 
-// Reads `path`, ParseStreamList relative to its folder, CheckStreamFiles.
+// Reads `path` and ParseStreamList relative to its folder (no file checks).
+// NotFound when the file cannot be read; the parse errors prefixed with `path`.
+absl::StatusOr<std::vector<StreamEntry>> LoadStreamList(const std::string& path);
+
+// LoadStreamList, then CheckStreamFiles.
 absl::StatusOr<std::vector<StreamEntry>> ReadStreamList(const std::string& path);
 
 }  // namespace dnoscope::streams

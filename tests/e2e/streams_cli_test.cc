@@ -1,7 +1,7 @@
 // `dnoscope run --streams`: three synthetic streams (one with roi, frames
 // and skip overrides) through one process write exactly the CSVs their
 // single-stream runs write, with per-stream and aggregate figures in the
-// summary JSON; a bad streams file is one error naming the entry and
+// summary JSON; --stream-index runs one entry (an Indexed Job's pod); a bad streams file is one error naming the entry and
 // nothing runs; a stream whose video breaks mid-run fails alone (the
 // others' CSVs are complete) and the exit status is 1.
 #include <filesystem>
@@ -123,6 +123,20 @@ TEST_F(StreamsCliTest, EveryStreamWritesItsSingleStreamCsvAndTheSummaryHasEach) 
   EXPECT_EQ(summary["aggregate"]["frames"], frames);
   EXPECT_EQ(summary["aggregate"]["failed_streams"], 0);
   EXPECT_GT(summary["aggregate"]["specialized_batching"]["frames"].get<int64_t>(), 0);
+}
+
+TEST_F(StreamsCliTest, StreamIndexRunsOnlyThatEntry) {
+  fs::remove(dir_->File("out/cam0.csv"));
+  fs::remove(dir_->File("out/cam1.csv"));
+  // Entry 0's video is missing: only the chosen entry's files are checked.
+  CommandResult r =
+      RunStreams(Entry(0, dir_->File("gone.avi")) + "," + Entry(1), "--stream-index 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(fs::exists(dir_->File("out/cam0.csv")));
+  EXPECT_EQ(ReadFileOrEmpty(dir_->File("out/cam1.csv")), SingleStreamCsv(1));
+  r = RunStreams(Entry(0), "--stream-index 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("--stream-index 1: the streams file"));
 }
 
 TEST_F(StreamsCliTest, BadStreamsFileIsOneErrorNamingTheEntryAndNothingRuns) {

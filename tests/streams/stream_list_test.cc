@@ -23,7 +23,7 @@ std::string Entry(const std::string& name, const std::string& extra = "") {
 
 TEST(StreamListTest, ParsesEntriesWithOverridesAndResolvesPaths) {
   auto entries = ParseStreamList(
-      "[" + Entry("gate", R"(, "roi": "0,10,100,90", "frames": "5:50", "skip": 2)") + ", " +
+      std::string("[") + Entry("gate", R"(, "roi": "0,10,100,90", "frames": "5:50", "skip": 2)") + ", " +
           R"({"name": "yard", "video": "udp://127.0.0.1:5000", "config": "/abs/y.json",
               "out": "out/yard.csv"}, {"name": "lot", "video": "l.avi", "config": "l.json",
               "out": "l.csv", "roi": [1, 2, 30, 40]}])",
@@ -64,10 +64,10 @@ TEST(StreamListTest, EachBadEntryIsOneErrorNamingTheEntry) {
       {"not a list", R"({"name": "a"})", {"non-empty JSON list"}},
       {"empty list", "[]", {"non-empty JSON list"}},
       {"invalid JSON", "[{", {"not valid JSON"}},
-      {"entry not an object", "[" + a + ", 3]", {"entry 2:", "not a JSON object"}},
+      {"entry not an object", std::string("[") + a + ", 3]", {"entry 2:", "not a JSON object"}},
       {"missing name", R"([{"video": "v", "config": "c", "out": "o"}])",
        {"entry 1:", "missing \"name\""}},
-      {"missing video", "[" + a + R"(, {"name": "b", "config": "c", "out": "o"}])",
+      {"missing video", std::string("[") + a + R"(, {"name": "b", "config": "c", "out": "o"}])",
        {"entry 2 (\"b\")", "missing \"video\""}},
       {"missing config", R"([{"name": "b", "video": "v", "out": "o"}])",
        {"entry 1 (\"b\")", "missing \"config\""}},
@@ -75,18 +75,18 @@ TEST(StreamListTest, EachBadEntryIsOneErrorNamingTheEntry) {
        {"entry 1 (\"b\")", "missing \"out\""}},
       {"empty video", R"([{"name": "b", "video": "", "config": "c", "out": "o"}])",
        {"entry 1 (\"b\")", "\"video\" must be a non-empty string"}},
-      {"unknown field", "[" + Entry("b", R"(, "rio": "1,2,3,4")") + "]",
+      {"unknown field", std::string("[") + Entry("b", R"(, "rio": "1,2,3,4")") + "]",
        {"entry 1 (\"b\")", "unknown field \"rio\""}},
-      {"bad roi", "[" + Entry("b", R"(, "roi": "1,2,3")") + "]", {"entry 1 (\"b\")", "\"roi\""}},
-      {"bad roi array", "[" + Entry("b", R"(, "roi": [1, 2, 3])") + "]",
+      {"bad roi", std::string("[") + Entry("b", R"(, "roi": "1,2,3")") + "]", {"entry 1 (\"b\")", "\"roi\""}},
+      {"bad roi array", std::string("[") + Entry("b", R"(, "roi": [1, 2, 3])") + "]",
        {"entry 1 (\"b\")", "\"roi\""}},
-      {"bad frames", "[" + Entry("b", R"(, "frames": 7)") + "]",
+      {"bad frames", std::string("[") + Entry("b", R"(, "frames": 7)") + "]",
        {"entry 1 (\"b\")", "\"frames\""}},
-      {"bad skip", "[" + Entry("b", R"(, "skip": 0)") + "]", {"entry 1 (\"b\")", "\"skip\""}},
-      {"duplicate name", "[" + a + ", " + Entry("b") + ", " + a + "]",
+      {"bad skip", std::string("[") + Entry("b", R"(, "skip": 0)") + "]", {"entry 1 (\"b\")", "\"skip\""}},
+      {"duplicate name", std::string("[") + a + ", " + Entry("b") + ", " + a + "]",
        {"entry 3 (\"a\")", "duplicate name", "entry 1"}},
       {"duplicate out",
-       "[" + a + R"(, {"name": "b", "video": "b.avi", "config": "b.json", "out": "a.csv"}])",
+       std::string("[") + a + R"(, {"name": "b", "video": "b.avi", "config": "b.json", "out": "a.csv"}])",
        {"entry 2 (\"b\")", "'a.csv'", "entry 1 (\"a\")"}},
   };
   for (const BadCase& c : cases) {
@@ -121,7 +121,7 @@ class StreamFilesTest : public ::testing::Test {
 };
 
 TEST_F(StreamFilesTest, ReadsAValidFileRelativeToItsFolder) {
-  testing::WriteFile(dir_.File("streams.json"), "[" + Entry("a") + "]");
+  testing::WriteFile(dir_.File("streams.json"), std::string("[") + Entry("a") + "]");
   auto entries = ReadStreamList(dir_.File("streams.json"));
   ASSERT_TRUE(entries.ok()) << entries.status();
   EXPECT_EQ((*entries)[0].video, dir_.File("a.avi"));
@@ -129,14 +129,14 @@ TEST_F(StreamFilesTest, ReadsAValidFileRelativeToItsFolder) {
 
 TEST_F(StreamFilesTest, UnreadableConfigNamesTheEntry) {
   const absl::Status s =
-      Read("[" + Entry("a") + R"(, {"name": "b", "video": "a.avi", "config": "nope.json",
+      Read(std::string("[") + Entry("a") + R"(, {"name": "b", "video": "a.avi", "config": "nope.json",
                                      "out": "b.csv"}])");
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(s.message()), AllOf(HasSubstr("entry 2 (\"b\")"), HasSubstr("nope.json")));
 }
 
 TEST_F(StreamFilesTest, MissingOrUndecodableVideoNamesTheEntry) {
-  absl::Status s = Read("[" + Entry("a") + R"(, {"name": "b", "video": "gone.avi",
+  absl::Status s = Read(std::string("[") + Entry("a") + R"(, {"name": "b", "video": "gone.avi",
                                                   "config": "b.json", "out": "b.csv"}])");
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.message()), AllOf(HasSubstr("entry 2 (\"b\")"), HasSubstr("gone.avi")));
