@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "labels/label_csv.h"
 #include "nlohmann/json.hpp"
+#include "testing/replay_models.h"
 #include "testing/test_env.h"
 
 namespace dnoscope {
@@ -49,19 +50,8 @@ class StreamsCliTest : public ::testing::Test {
     }
     // Replay models of scene 0's labels: a reference, and a specialized
     // classifier unsure (0.5) on every third labeled frame.
-    const std::string repo = dir_->File("repo");
-    fs::create_directories(repo + "/ref/1");
-    fs::create_directories(repo + "/spec/1");
-    fs::copy_file(dir_->File("s0/labels.csv"), repo + "/ref/1/labels.csv");
-    WriteFile(repo + "/ref/config.json",
-              R"({"backend": "replay", "files": {"labels": "labels.csv"}})");
-    auto rows = labels::ReadLabelCsv(dir_->File("s0/labels.csv"));
-    ASSERT_TRUE(rows.ok());
-    for (labels::Detection& d : *rows) d.confidence = d.frame % 3 == 0 ? 0.5f : 1.0f;
-    ASSERT_TRUE(labels::WriteLabelCsv(repo + "/spec/1/labels.csv", *rows).ok());
-    WriteFile(repo + "/spec/config.json",
-              R"({"backend": "replay", "kind": "classifier", "files": {"labels": "labels.csv"},
-                  "max_batch_size": 16})");
+    ASSERT_TRUE(testing::WriteUnsureReplayModels(dir_->File("repo"), dir_->File("s0/labels.csv"))
+                    .ok());
     WriteFile(dir_->File("cascade.json"),
               R"({"object": "car", "model_repository": "repo",
                   "difference": {"threshold": 2.0},

@@ -16,9 +16,9 @@
 #include "emulation/model_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "labels/label_csv.h"
 #include "models/batching_stage.h"
 #include "models/local_stage.h"
+#include "testing/replay_models.h"
 #include "testing/test_env.h"
 #include "video/synthetic.h"
 
@@ -87,23 +87,11 @@ class MultiStreamTest : public ::testing::Test {
     // (they answer by frame index, so every stream gets a deterministic mix
     // of reference and specialized decisions).
     repo_ = dir_.File("repo");
-    fs::create_directories(repo_ + "/ref/1");
-    fs::copy_file(labels_, repo_ + "/ref/1/labels.csv");
-    WriteFile(repo_ + "/ref/config.json",
-              R"({"backend": "replay", "files": {"labels": "labels.csv"}, "instance_count": 2,
-                  "replay": {"service_time_ms": 2}})");
-    auto rows = labels::ReadLabelCsv(labels_);
-    ASSERT_TRUE(rows.ok());
-    std::vector<labels::Detection> spec_rows;
-    for (labels::Detection d : *rows) {
-      d.confidence = d.frame % 3 == 0 ? 0.5f : 1.0f;
-      spec_rows.push_back(d);
-    }
-    fs::create_directories(repo_ + "/spec/1");
-    ASSERT_TRUE(labels::WriteLabelCsv(repo_ + "/spec/1/labels.csv", spec_rows).ok());
-    WriteFile(repo_ + "/spec/config.json",
-              R"({"backend": "replay", "kind": "classifier", "files": {"labels": "labels.csv"},
-                  "max_batch_size": 16})");
+    ASSERT_TRUE(testing::WriteUnsureReplayModels(
+                    repo_, labels_,
+                    R"({"backend": "replay", "files": {"labels": "labels.csv"},
+                        "instance_count": 2, "replay": {"service_time_ms": 2}})")
+                    .ok());
   }
 
   StreamPlan Plan(int i) const {
