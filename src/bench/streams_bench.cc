@@ -1,6 +1,7 @@
 #include "bench/streams_bench.h"
 
 #include <filesystem>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -51,6 +52,8 @@ absl::StatusOr<std::vector<std::string>> RenderVideos(const StreamsBenchOptions&
 struct Measured {
   int64_t frames = 0;
   double wall_seconds = 0;
+  // Process CPU time (the in-process server included).
+  double cpu_seconds = 0;
   int64_t spec_requests = 0;
   int64_t spec_frames = 0;
   int failed = 0;
@@ -64,6 +67,7 @@ absl::StatusOr<Measured> DecodeOnly(const std::vector<std::string>& videos,
   std::vector<absl::StatusOr<double>> fps(videos.size(), 0.0);
   std::vector<int64_t> frames(videos.size(), 0);
   const Clock::TimePoint start = Clock::Real()->Now();
+  const std::clock_t cpu_start = std::clock();
   {
     std::vector<std::jthread> threads;
     for (size_t i = 0; i < videos.size(); ++i) {
@@ -79,6 +83,7 @@ absl::StatusOr<Measured> DecodeOnly(const std::vector<std::string>& videos,
     }
   }
   m.wall_seconds = SecondsBetween(start, Clock::Real()->Now());
+  m.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   for (size_t i = 0; i < videos.size(); ++i) {
     if (!fps[i].ok()) return fps[i].status();
     m.frames += frames[i];
@@ -120,8 +125,10 @@ absl::StatusOr<Measured> RunCascades(const std::vector<std::string>& videos,
   }
   fs::create_directories(out_dir);
   DNS_ASSIGN_OR_RETURN(auto run, streams::MultiStreamRun::Create(plans, {spec.get(), ref.get()}, {}));
+  const std::clock_t cpu_start = std::clock();
   const streams::MultiStreamSummary summary = run->Run();
   Measured m;
+  m.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   m.frames = summary.frames;
   m.wall_seconds = summary.wall_seconds;
   m.failed = summary.failed_streams;
@@ -191,21 +198,25 @@ absl::StatusOr<ScenarioResult> RunStreamsBench(const StreamsBenchOptions& o,
   t.title = "one row per run over the same inputs";
   t.columns = {{"run", ""},          {"frames", "", 0},        {"wall", "s", 2},
                {"aggregate", "frames/s", 1}, {"over_decode", "", 2}, {"spec_requests", "", 0},
-               {"spec_batch", "frames", 2}};
+               {"spec_batch", "frames", 2}, {"cpu", "ms/frame", 3}, {"cpu_over_decode", "", 2}};
   const double decode_fps = decode.frames / decode.wall_seconds;
+  const double decode_cpu = decode.cpu_seconds / decode.frames;
   auto row = [&](const std::string& name, const Measured& m, bool cascade) {
     const double fps = m.wall_seconds > 0 ? m.frames / m.wall_seconds : 0;
     t.AddRow({name, m.frames, m.wall_seconds, fps, fps / decode_fps,
               cascade ? Cell(m.spec_requests) : Cell(),
               cascade && m.spec_requests > 0 ? Cell(static_cast<double>(m.spec_frames) / m.spec_requests)
-                                             : Cell()});
+                                             : Cell(),
+              m.cpu_seconds * 1000 / m.frames, decode_cpu / (m.cpu_seconds / m.frames)});
   };
   row("decode-only", decode, false);
   row("merged", merged, true);
   row("unmerged", unmerged, true);
   t.notes = {"decode-only: the faster of two passes, one before and one after the cascades.",
              "over_decode: aggregate frames/s over the decode-only run's (target >= 0.8).",
-             "spec_batch: frames per specialized request the stage sent to the server."};
+             "spec_batch: frames per specialized request the stage sent to the server.",
+             "cpu: process CPU time per frame (server included); cpu_over_decode: decode-only's "
+             "over the run's, the frames/s ratio a CPU-bound machine of any load would see."};
   r.tables.push_back(std::move(t));
   for (size_t i = 0; i < videos.size(); ++i) {
     if (ReadWhole(merged.csvs[i]) != ReadWhole(unmerged.csvs[i])) {

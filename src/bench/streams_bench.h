@@ -14,7 +14,9 @@
 //
 // Reports aggregate frames/s, its ratio to the decode-only rate (target
 // >= 0.8) and the mean number of frames per specialized request the stage
-// sends. Every stream's rows must be the same in both cascade runs.
+// sends, and the process CPU time per frame of each run (on a machine
+// shared with other work the wall-clock ratio depends on how the scheduler
+// splits the cores; the CPU ratio does not). Every stream's rows must be the same in both cascade runs.
 //
 // Thread-safety: RunStreamsBench blocks; call it from one thread.
 #pragma once
