@@ -4,7 +4,7 @@
 // one behind a cross-stream BatchingStage; one server is stopped mid-run.
 // Each stream's CSV is byte-identical to a single-stream run of it. A
 // stream whose video breaks mid-run ends with that error while the others
-// finish with their exact rows.
+// finish with their exact rows. The progress line shows every stream.
 #include "streams/multi_stream.h"
 
 #include <atomic>
@@ -247,6 +247,22 @@ TEST_F(MultiStreamTest, CreateNamesTheStreamWhoseSourceCannotOpenAndWritesNothin
   ASSERT_FALSE(run.ok());
   EXPECT_THAT(std::string(run.status().message()), HasSubstr("stream 'cam1'"));
   EXPECT_FALSE(fs::exists(plans[0].out));
+}
+
+}  // namespace
+}  // namespace dnoscope::streams
+
+namespace dnoscope::streams {
+namespace {
+
+TEST(ProgressLineTest, ShowsEachStreamsRateLatenessAndStateAndTheRunningTotal) {
+  std::vector<StreamStatus> s(3);
+  s[0] = {.name = "gate", .frames = 120, .frames_per_second = 40, .lateness_ms = 85};
+  s[1] = {.name = "yard", .frames = 60, .frames_per_second = 20};
+  s[2] = {.name = "dock", .frames = 10, .frames_per_second = 5, .finished = true, .failed = true};
+  EXPECT_EQ(ProgressLine(s),
+            "gate 120 f 40.0 f/s late 85 ms | yard 60 f 20.0 f/s late - | "
+            "dock 10 f 5.0 f/s late - FAILED | all 60.0 f/s");
 }
 
 }  // namespace
