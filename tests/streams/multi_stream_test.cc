@@ -4,7 +4,8 @@
 // one behind a cross-stream BatchingStage; one server is stopped mid-run.
 // Each stream's CSV is byte-identical to a single-stream run of it. A
 // stream whose video breaks mid-run ends with that error while the others
-// finish with their exact rows. The progress line shows every stream.
+// finish with their exact rows; one whose source stalls holds nobody up.
+// The progress line shows every stream.
 #include "streams/multi_stream.h"
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "client/remote_stage.h"
+#include "common/mutex.h"
 #include "emulation/model_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -51,20 +53,64 @@ class BreakingSource final : public video::FrameSource {
   int64_t served_ = 0;
 };
 
+// Blocks in Next() after `good` frames until Release() (or 60 s of real
+// time, so that a regression fails the test instead of hanging it).
+class StallingSource final : public video::FrameSource {
+ public:
+  StallingSource(std::unique_ptr<video::FrameSource> inner, int64_t good)
+      : inner_(std::move(inner)), good_(good) {}
+  const video::VideoInfo& info() const override { return inner_->info(); }
+  absl::StatusOr<std::optional<video::Frame>> Next() override {
+    if (served_++ == good_) {
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      MutexLock lock(&mu_);
+      while (!released_ && !cv_.WaitUntil(&mu_, give_up)) {
+      }
+      timed_out_ = !released_;
+    }
+    return inner_->Next();
+  }
+  int64_t corrupt_frames() const override { return inner_->corrupt_frames(); }
+  void Release() {
+    MutexLock lock(&mu_);
+    released_ = true;
+    cv_.SignalAll();
+  }
+  bool timed_out() {
+    MutexLock lock(&mu_);
+    return timed_out_;
+  }
+
+ private:
+  std::unique_ptr<video::FrameSource> inner_;
+  int64_t good_;
+  int64_t served_ = 0;
+  Mutex mu_;
+  CondVar cv_;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
+  bool timed_out_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 // Counts rows over every stream and calls `at_rows` once when they reach N.
 class CountingSink final : public RowSink {
  public:
-  CountingSink(std::unique_ptr<RowSink> inner, std::function<void(int64_t)> on_row)
-      : inner_(std::move(inner)), on_row_(std::move(on_row)) {}
+  CountingSink(std::unique_ptr<RowSink> inner, std::function<void(int64_t)> on_row,
+               std::function<void()> on_close = {})
+      : inner_(std::move(inner)), on_row_(std::move(on_row)), on_close_(std::move(on_close)) {}
   absl::Status Write(const labels::FrameResult& row) override {
     on_row_(0);
     return inner_->Write(row);
   }
-  absl::Status Close() override { return inner_->Close(); }
+  absl::Status Close() override {
+    absl::Status s = inner_->Close();
+    if (on_close_) on_close_();
+    return s;
+  }
 
  private:
   std::unique_ptr<RowSink> inner_;
   std::function<void(int64_t)> on_row_;
+  std::function<void()> on_close_;
 };
 
 class MultiStreamTest : public ::testing::Test {
@@ -236,6 +282,38 @@ TEST_F(MultiStreamTest, StreamWhoseVideoBreaksFailsAloneWithItsRowsWritten) {
   EXPECT_THAT(json, HasSubstr("\"failed_streams\": 1"));
   EXPECT_THAT(json, HasSubstr("video broke mid-run"));
   EXPECT_THAT(MultiStreamSummaryToTable(summary), HasSubstr("FAILED: video broke mid-run"));
+}
+
+TEST_F(MultiStreamTest, StalledStreamDoesNotHoldUpTheOthers) {
+  std::vector<std::string> expected;
+  for (int i = 0; i < 3; ++i) expected.push_back(SingleStreamCsv(i));
+  auto spec = Local("spec");
+  auto ref = Local("ref");
+  StallingSource* stalled = nullptr;
+  std::atomic<int> others_closed{0};
+  StreamIo io;
+  io.open_source = [&](const StreamPlan& p) -> absl::StatusOr<std::unique_ptr<video::FrameSource>> {
+    auto source = video::OpenFrameSource(p.source);
+    if (!source.ok() || p.name != "cam0") return source;
+    auto s = std::make_unique<StallingSource>(*std::move(source), 30);
+    stalled = s.get();
+    return std::unique_ptr<video::FrameSource>(std::move(s));
+  };
+  // The stalled stream resumes only once the two others wrote every row.
+  io.open_sink = [&](const StreamPlan& p) -> absl::StatusOr<std::unique_ptr<RowSink>> {
+    auto csv = OpenCsvSink(p.out);
+    if (!csv.ok() || p.name == "cam0") return csv;
+    return std::unique_ptr<RowSink>(new CountingSink(*std::move(csv), [](int64_t) {}, [&] {
+      if (++others_closed == 2) stalled->Release();
+    }));
+  };
+  std::vector<StreamPlan> plans = {Plan(0), Plan(1), Plan(2)};
+  auto run = MultiStreamRun::Create(plans, {spec.get(), ref.get()}, {}, io);
+  ASSERT_TRUE(run.ok()) << run.status();
+  MultiStreamSummary summary = (*run)->Run();
+  EXPECT_FALSE(stalled->timed_out()) << "the other streams waited for the stalled one";
+  EXPECT_EQ(summary.failed_streams, 0);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(ReadFileOrEmpty(plans[i].out), expected[i]) << i;
 }
 
 TEST_F(MultiStreamTest, CreateNamesTheStreamWhoseSourceCannotOpenAndWritesNothing) {
