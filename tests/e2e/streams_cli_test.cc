@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::CommandResult;
 using testing::ReadFileOrEmpty;
-using testing::RunCommand;
+using testing::RunDnoscope;
 using testing::ScratchDir;
 using testing::WriteFile;
 using ::testing::HasSubstr;
@@ -34,16 +34,12 @@ std::string Numbered(const char* prefix, int i, const char* suffix = "") {
   return s;
 }
 
-CommandResult Dns(const std::string& args) {
-  return RunCommand(testing::DnoscopeBinary() + " --log-level warn " + args);
-}
-
 class StreamsCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new ScratchDir();
     for (int i = 0; i < 3; ++i) {
-      CommandResult r = Dns("synth --out " + dir_->File(Numbered("s", i)) +
+      CommandResult r = RunDnoscope("synth --out " + dir_->File(Numbered("s", i)) +
                             " --frames 120 --width 160 --height 120 --object-rate 0.05 --seed " +
                             std::to_string(40 + i));
       ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -75,7 +71,7 @@ class StreamsCliTest : public ::testing::Test {
     std::string args = "run --progress off --config " + dir_->File("cascade.json") + " --video " +
                        Video(i) + " --out " + out;
     if (i == 1) args += " --roi 0,30,160,120 --frames 10:100 --skip 2";
-    CommandResult r = Dns(args);
+    CommandResult r = RunDnoscope(args);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return ReadFileOrEmpty(out);
   }
@@ -83,7 +79,7 @@ class StreamsCliTest : public ::testing::Test {
   static CommandResult RunStreams(const std::string& entries, const std::string& extra = "") {
     WriteFile(dir_->File("streams.json"), "[" + entries + "]");
     fs::create_directories(dir_->File("out"));
-    return Dns("run --progress off --streams " + dir_->File("streams.json") + " " + extra);
+    return RunDnoscope("run --progress off --streams " + dir_->File("streams.json") + " " + extra);
   }
 
   static ScratchDir* dir_;
