@@ -11,6 +11,7 @@
 #include "cascade/summary.h"
 #include "client/remote_stage.h"
 #include "commands.h"
+#include "run_command.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "common_options.h"
@@ -23,41 +24,10 @@
 #include "spdlog/spdlog.h"
 
 namespace dnoscope::app {
-namespace {
-
-struct RunArgs {
-  VideoArgs video;
-  std::string config_path;
-  std::string out;
-  std::string summary_json;
-  bool compare_decode = false;
-  std::string progress = "auto";
-  // Overrides of the cascade config; applied only when given.
-  std::string model_repository, object, reference, reference_weights, reference_names;
-  std::string specialized, diff_metric, diff_reference, diff_resolution, background;
-  float min_confidence = 0, c_low = 0, c_high = 1;
-  double diff_threshold = 0;
-  bool no_diff = false;
-  // Distributed run.
-  std::string specialized_model, reference_model;
-  std::string protocol = "kserve", balance = "p2c";
-  int max_in_flight_per_endpoint = 8;
-  int max_batch = 1;
-  double max_delay_ms = 0;
-  std::string reference_payload = "raw", reference_resize;
-  int jpeg_quality = 90;
-  int window = 1024, max_model_frames = 64;
-  int64_t attempt_timeout_ms = 30000;
-  int max_attempts = 8;
-  double unavailable_patience_s = 30;
-  // Accuracy audit.
-  double audit_rate = 0;
-  uint64_t audit_seed = 1;
-  double audit_level = 0.95;
-  int max_audit_frames = 16;
-};
 
 bool IsUrl(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
+
+namespace {
 
 template <typename T>
 void Override(CLI::App* app, const char* flag, const T& value, T* target) {
@@ -71,6 +41,8 @@ absl::Status ParseResolution(const std::string& text, int* w, int* h) {
   }
   return absl::OkStatus();
 }
+
+}  // namespace
 
 absl::Status ApplyOverrides(CLI::App* app, const RunArgs& a, cascade::CascadeConfig* c) {
   Override(app, "--model-repository", a.model_repository, &c->model_repository);
@@ -211,12 +183,19 @@ absl::StatusOr<cascade::CascadeOptions> ToCascadeOptions(const RunArgs& a) {
   return options;
 }
 
-// The cascade's stages, owned for the run.
-struct OwnedStages {
-  std::unique_ptr<models::ModelStage> specialized;
-  std::unique_ptr<models::ModelStage> reference;
-  cascade::Stages view() const { return {specialized.get(), reference.get()}; }
-};
+absl::Status ResolveRunConfig(CLI::App* app, const RunArgs& a, cascade::CascadeConfig* config) {
+  DNS_RETURN_IF_ERROR(ApplyOverrides(app, a, config));
+  if (IsUrl(a.reference)) {
+    DNS_ASSIGN_OR_RETURN(config->reference.model,
+                         RemoteModelName(a.reference_model, config->reference.model, "reference"));
+  }
+  if (IsUrl(a.specialized)) {
+    DNS_ASSIGN_OR_RETURN(
+        config->specialized.model,
+        RemoteModelName(a.specialized_model, config->specialized.model, "specialized"));
+  }
+  return cascade::ValidateCascadeConfig(*config);
+}
 
 absl::StatusOr<OwnedStages> MakeStages(const RunArgs& a, const cascade::CascadeConfig& config) {
   DNS_ASSIGN_OR_RETURN(RemoteSettings remote, ToRemoteSettings(a));
@@ -231,6 +210,8 @@ absl::StatusOr<OwnedStages> MakeStages(const RunArgs& a, const cascade::CascadeC
   spdlog::info("reference stage: {}", stages.reference->Describe());
   return stages;
 }
+
+namespace {
 
 struct RunOutcome {
   absl::StatusOr<cascade::CascadeSummary> summary;
@@ -263,21 +244,15 @@ absl::StatusOr<RunOutcome> RunCascade(const RunArgs& a, const cascade::CascadeCo
 }
 
 absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
+  if (!a.streams.empty()) return ExecuteStreams(app, a);
+  if (a.video.video.empty()) {
+    return absl::InvalidArgumentError("give --video (one stream) or --streams (a streams file)");
+  }
   cascade::CascadeConfig config;
   if (!a.config_path.empty()) {
     DNS_ASSIGN_OR_RETURN(config, cascade::ReadCascadeConfig(a.config_path));
   }
-  DNS_RETURN_IF_ERROR(ApplyOverrides(app, a, &config));
-  if (IsUrl(a.reference)) {
-    DNS_ASSIGN_OR_RETURN(config.reference.model,
-                         RemoteModelName(a.reference_model, config.reference.model, "reference"));
-  }
-  if (IsUrl(a.specialized)) {
-    DNS_ASSIGN_OR_RETURN(
-        config.specialized.model,
-        RemoteModelName(a.specialized_model, config.specialized.model, "specialized"));
-  }
-  DNS_RETURN_IF_ERROR(cascade::ValidateCascadeConfig(config));
+  DNS_RETURN_IF_ERROR(ResolveRunConfig(app, a, &config));
   DNS_ASSIGN_OR_RETURN(video::FrameSourceOptions source_options, ToFrameSourceOptions(a.video));
   source_options.skip = config.skip;
   DNS_ASSIGN_OR_RETURN(auto source, video::OpenFrameSource(source_options));
@@ -413,9 +388,12 @@ Command AddRunCommand(CLI::App& root) {
   CLI::App* sub = root.add_subcommand(
       "run",
       "Run the cascade (difference detector -> specialized model -> reference detector) over a "
-      "video and write one row per frame: frame,label,status,diff_score,"
+      "video (or every stream of a --streams file) and write one row per frame: frame,label,status,diff_score,"
       "specialized_confidence,reference_confidence");
   AddVideoOptions(*sub, &args->video);
+  sub->get_option("--video")->required(false)->description(
+      "Video file (mp4, avi, mkv...) or stream/device URL FFmpeg opens (udp://, tcp://, rtsp://, "
+      "/dev/video0); or --streams for many");
   sub->add_option("--config", args->config_path,
                   "Cascade config JSON (models, thresholds, resolutions, ROI, object); options "
                   "below override it");
@@ -429,6 +407,7 @@ Command AddRunCommand(CLI::App& root) {
   AddOverrideOptions(sub, args.get());
   AddDistributedOptions(sub, args.get());
   AddAuditOptions(sub, args.get());
+  AddStreamsOptions(sub, args.get());
   return {sub, [sub, args] { return ExecuteRun(sub, *args); }};
 }
 

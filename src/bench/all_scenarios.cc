@@ -8,6 +8,7 @@
 #include "bench/serve_bench.h"
 #include "bench/stages_bench.h"
 #include "bench/table1_bench.h"
+#include "bench/streams_bench.h"
 #include "bench/throughput_bench.h"
 
 namespace dnoscope::bench {
@@ -15,7 +16,8 @@ namespace dnoscope::bench {
 const std::vector<std::string>& AllScenarioNames() {
   static const std::vector<std::string> kNames = {"stages",  "table1",    "edge",
                                                   "client",  "scaling",   "balance",
-                                                  "ablations", "throughput", "serve"};
+                                                  "ablations", "throughput", "serve",
+                                                  "streams"};
   return kNames;
 }
 
@@ -37,7 +39,8 @@ std::vector<Scenario> AllScenarios(const AllScenariosOptions& o) {
       MakeScenario("balance", RunBalanceBench, BalanceBenchOptions()),
       MakeScenario("ablations", RunAblationBench, AblationOptions()),
       MakeScenario("throughput", RunThroughputBench, throughput),
-      MakeScenario("serve", RunServeBench, serve)};
+      MakeScenario("serve", RunServeBench, serve),
+      MakeScenario("streams", RunStreamsBench, StreamsBenchOptions())};
   std::erase_if(all, [&](const Scenario& s) {
     return std::find(o.skip.begin(), o.skip.end(), s.name) != o.skip.end();
   });

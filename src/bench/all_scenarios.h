@@ -20,7 +20,7 @@ struct AllScenariosOptions {
 };
 
 // Every scenario's name, in the order `all` runs them: stages, table1,
-// edge, client, scaling, balance, ablations, throughput, serve.
+// edge, client, scaling, balance, ablations, throughput, serve, streams.
 const std::vector<std::string>& AllScenarioNames();
 
 // The scenarios of AllScenarioNames() not in `skip`, each with its default

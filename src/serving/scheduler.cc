@@ -5,7 +5,7 @@
 
 #include "common/status_macros.h"
 #include "fmt/format.h"
-#include "serving/tensor_batching.h"
+#include "common/tensor_batching.h"
 
 namespace dnoscope::serving {
 namespace {

@@ -19,6 +19,7 @@
 #include "models/local_stage.h"
 #include "serving/http/server.h"
 #include "testing/onnx_builder.h"
+#include "testing/replay_models.h"
 #include "testing/test_env.h"
 #include "video/synthetic.h"
 
@@ -103,25 +104,12 @@ class RemoteCascadeTest : public ::testing::Test {
     ASSERT_TRUE(synth.ok()) << synth.status();
     video_ = synth->video_path;
     const std::string repo = dir_.File("repo");
-    fs::create_directories(repo + "/ref/1");
-    fs::copy_file(synth->labels_path, repo + "/ref/1/labels.csv",
-                  fs::copy_options::overwrite_existing);
-    WriteFile(repo + "/ref/config.json",
-              "{\"backend\": \"replay\", \"files\": {\"labels\": \"labels.csv\"}, "
-              "\"instance_count\": 2, \"replay\": {\"service_time_ms\": " +
-                  std::to_string(ref_ms) + "}}");
-    auto rows = labels::ReadLabelCsv(synth->labels_path);
-    ASSERT_TRUE(rows.ok());
-    std::vector<labels::Detection> spec_rows;
-    for (labels::Detection d : *rows) {
-      d.confidence = d.frame % 3 == 0 ? 0.5f : 1.0f;
-      spec_rows.push_back(d);
-    }
-    fs::create_directories(repo + "/spec/1");
-    ASSERT_TRUE(labels::WriteLabelCsv(repo + "/spec/1/labels.csv", spec_rows).ok());
-    WriteFile(repo + "/spec/config.json",
-              R"({"backend": "replay", "kind": "classifier", "files": {"labels": "labels.csv"},
-                  "max_batch_size": 16})");
+    ASSERT_TRUE(testing::WriteUnsureReplayModels(
+                    repo, synth->labels_path,
+                    "{\"backend\": \"replay\", \"files\": {\"labels\": \"labels.csv\"}, "
+                    "\"instance_count\": 2, \"replay\": {\"service_time_ms\": " +
+                        std::to_string(ref_ms) + "}}")
+                    .ok());
     fs::create_directories(repo + "/mean/1");
     WriteFile(repo + "/mean/1/model.onnx", models::testing::MeanIntensityClassifierOnnx(50, 50));
     WriteFile(repo + "/mean/config.json",

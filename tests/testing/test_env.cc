@@ -58,6 +58,10 @@ ScratchDir::~ScratchDir() {
   fs::remove_all(path_, ec);
 }
 
+CommandResult RunDnoscope(const std::string& args) {
+  return RunCommand(DnoscopeBinary() + " --log-level warn " + args);
+}
+
 CommandResult RunCommand(const std::string& command) {
   CommandResult result;
   const std::string full = command + " 2>&1";

@@ -44,6 +44,9 @@ struct CommandResult {
 // Runs `command` through /bin/sh, capturing stdout+stderr.
 CommandResult RunCommand(const std::string& command);
 
+// Runs the dnoscope binary with `args` at log level warn, capturing its output.
+CommandResult RunDnoscope(const std::string& args);
+
 // Reads a whole file ("" when missing).
 std::string ReadFileOrEmpty(const std::string& path);
 

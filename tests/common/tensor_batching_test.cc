@@ -1,10 +1,10 @@
-#include "serving/tensor_batching.h"
+#include "common/tensor_batching.h"
 
 #include <vector>
 
 #include "gtest/gtest.h"
 
-namespace dnoscope::serving {
+namespace dnoscope {
 namespace {
 
 Tensor Rows(const std::string& name, std::vector<float> values, int64_t cols) {
@@ -81,4 +81,4 @@ TEST(ConcatSplitTest, SplitRejectsOutputWithOtherBatchSize) {
 }
 
 }  // namespace
-}  // namespace dnoscope::serving
+}  // namespace dnoscope

@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "common/tensor.h"
 
-namespace dnoscope::serving {
+namespace dnoscope {
 
 // The batch size n shared by all `inputs`. InvalidArgument when there are no
 // inputs, one is a scalar, one fails Tensor::Validate, their dim 0 differ, or
@@ -38,4 +38,4 @@ std::vector<Tensor> ConcatBatch(std::span<const std::vector<Tensor>* const> requ
 absl::StatusOr<std::vector<std::vector<Tensor>>> SplitBatch(const std::vector<Tensor>& outputs,
                                                             std::span<const int64_t> batch_sizes);
 
-}  // namespace dnoscope::serving
+}  // namespace dnoscope

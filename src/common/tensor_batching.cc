@@ -1,4 +1,4 @@
-#include "serving/tensor_batching.h"
+#include "common/tensor_batching.h"
 
 #include <algorithm>
 #include <numeric>
@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "fmt/format.h"
 
-namespace dnoscope::serving {
+namespace dnoscope {
 namespace {
 
 bool SameTrailingDims(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
@@ -109,4 +109,4 @@ absl::StatusOr<std::vector<std::vector<Tensor>>> SplitBatch(const std::vector<Te
   return parts;
 }
 
-}  // namespace dnoscope::serving
+}  // namespace dnoscope
