@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/status_macros.h"
+#include "fmt/format.h"
 #include "serving/scheduler.h"
 #include "serving/tensor_checks.h"
 
@@ -89,6 +90,81 @@ absl::StatusOr<models::ModelConfig> InferenceService::GetModelConfig(
   DNS_ASSIGN_OR_RETURN(const ServedModel* served, models_->Find(std::string(model)));
   if (!served->status.ok()) return served->Resolve(-1).status();  // Unavailable with the reason
   return served->config;
+}
+
+// ---------------------------------------------------------------- Repository and statistics
+
+absl::StatusOr<std::vector<RepositoryModel>> InferenceService::RepositoryIndex(
+    bool ready_only) const {
+  std::vector<RepositoryModel> index;
+  for (const auto& model : models_->models()) {
+    if (!model->status.ok()) {
+      if (!ready_only) {
+        index.push_back({.name = model->name,
+                         .state = "UNAVAILABLE",
+                         .reason = std::string(model->status.message())});
+      }
+      continue;
+    }
+    for (const ServedVersion& v : model->versions) {
+      if (ready_only && !v.status.ok()) continue;
+      index.push_back({.name = model->name,
+                       .version = std::to_string(v.version),
+                       .state = v.status.ok() ? "READY" : "UNAVAILABLE",
+                       .reason = std::string(v.status.message())});
+    }
+  }
+  return index;
+}
+
+absl::Status InferenceService::LoadModel(std::string_view model) {
+  return absl::UnimplementedError(
+      fmt::format("cannot load model '{}': the repository is loaded once", model));
+}
+
+absl::Status InferenceService::UnloadModel(std::string_view model) {
+  return absl::UnimplementedError(
+      fmt::format("cannot unload model '{}': the repository is loaded once", model));
+}
+
+absl::StatusOr<std::vector<VersionStatistics>> InferenceService::Statistics(
+    std::string_view model, int64_t version) const {
+  std::vector<const ServedModel*> served;
+  if (model.empty()) {
+    for (const auto& m : models_->models()) served.push_back(m.get());
+  } else {
+    DNS_ASSIGN_OR_RETURN(const ServedModel* one, models_->Find(std::string(model)));
+    served.push_back(one);
+  }
+  std::vector<VersionStatistics> statistics;
+  for (const ServedModel* m : served) {
+    bool found = false;
+    for (const ServedVersion& v : m->versions) {
+      if (version >= 0 && v.version != version) continue;
+      found = true;
+      const ModelStats::Snapshot s = metrics_->GetOrCreate(m->name, v.version)->snapshot();
+      const auto successes = static_cast<int64_t>(s.request_success);
+      statistics.push_back(VersionStatistics{
+          .name = m->name,
+          .version = v.version,
+          .last_inference_ms = s.last_inference_ms,
+          .inference_count = static_cast<int64_t>(s.inference_count),
+          .execution_count = static_cast<int64_t>(s.exec_count),
+          .success = {successes, static_cast<int64_t>(s.request_duration_ns)},
+          .fail = {static_cast<int64_t>(s.request_failure),
+                   static_cast<int64_t>(s.failure_duration_ns)},
+          .queue = {successes, static_cast<int64_t>(s.queue_duration_ns)},
+          .compute_input = {successes, 0},
+          .compute_infer = {successes, static_cast<int64_t>(s.request_compute_ns)},
+          .compute_output = {successes, 0},
+      });
+    }
+    if (version >= 0 && !found && !model.empty()) {
+      return absl::NotFoundError(
+          fmt::format("model '{}' has no version {}", m->name, version));
+    }
+  }
+  return statistics;
 }
 
 // ---------------------------------------------------------------- Inference

@@ -134,6 +134,41 @@ struct InferenceResponse {
 // lock of the service or the scheduler.
 using InferenceDone = std::function<void(absl::StatusOr<InferenceResponse>)>;
 
+// One row of the repository index (KServe/Triton repository extension).
+struct RepositoryModel {
+  std::string name;
+  // "" for a model with no loaded version (e.g. a bad config.json).
+  std::string version;
+  // "READY", "UNAVAILABLE", "LOADING" or "UNLOADING".
+  std::string state;
+  // Why the model or version is not READY; "" when it is.
+  std::string reason;
+};
+
+// A count and the cumulative nanoseconds of what it counts (Triton's
+// StatisticDuration).
+struct Duration {
+  int64_t count = 0;
+  int64_t ns = 0;
+};
+
+// Statistics of one model version, as Triton's statistics extension has them.
+struct VersionStatistics {
+  std::string name;
+  int64_t version = 0;
+  // Milliseconds since the epoch of the last successful inference; 0: none.
+  int64_t last_inference_ms = 0;
+  // Batch items inferred by successful executions.
+  int64_t inference_count = 0;
+  // Successful model executions.
+  int64_t execution_count = 0;
+  // success/fail: requests and their submit-to-done time; queue: successful
+  // requests and their time queued; compute_*: successful requests and the
+  // time of the execution that ran them (input and output are part of infer
+  // here, so their durations stay 0).
+  Duration success, fail, queue, compute_input, compute_infer, compute_output;
+};
+
 class InferenceService {
  public:
   // Serves the models of `models`, counting in its metrics registry and
@@ -168,6 +203,20 @@ class InferenceService {
   absl::StatusOr<models::ModelConfig> GetModelConfig(std::string_view model) const;
   // Counters of every model version (Prometheus exposition, statistics).
   const MetricsRegistry& metrics() const { return *metrics_; }
+
+  // ---- repository and statistics extensions
+
+  // Every model of the repository and the state of each of its versions,
+  // sorted by name then version; only READY versions when `ready_only`.
+  absl::StatusOr<std::vector<RepositoryModel>> RepositoryIndex(bool ready_only) const;
+  // Loads (or reloads) `model` from the repository.
+  absl::Status LoadModel(std::string_view model);
+  // Unloads every version of `model`, letting queued requests finish.
+  absl::Status UnloadModel(std::string_view model);
+  // Statistics of `version` (-1: every version) of `model` ("": every
+  // model). NotFound for an unknown model or version.
+  absl::StatusOr<std::vector<VersionStatistics>> Statistics(std::string_view model,
+                                                            int64_t version) const;
 
   // ---- inference
 

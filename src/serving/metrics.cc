@@ -53,13 +53,22 @@ void ModelStats::AddPending(int64_t delta) {
   pending_request_count_.fetch_add(delta, std::memory_order_relaxed);
 }
 
-void ModelStats::RecordSuccess(Clock::Duration request, Clock::Duration queue) {
+void ModelStats::RecordSuccess(Clock::Duration request, Clock::Duration queue,
+                               Clock::Duration compute) {
   request_success_.fetch_add(1, std::memory_order_relaxed);
   request_duration_ns_.fetch_add(ToNanos(request), std::memory_order_relaxed);
   queue_duration_ns_.fetch_add(ToNanos(queue), std::memory_order_relaxed);
+  request_compute_ns_.fetch_add(ToNanos(compute), std::memory_order_relaxed);
+  // A wall-clock stamp for the statistics extension, not a timed decision.
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  last_inference_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count(),
+                           std::memory_order_relaxed);
 }
 
-void ModelStats::RecordFailure() { request_failure_.fetch_add(1, std::memory_order_relaxed); }
+void ModelStats::RecordFailure(Clock::Duration request) {
+  request_failure_.fetch_add(1, std::memory_order_relaxed);
+  failure_duration_ns_.fetch_add(ToNanos(request), std::memory_order_relaxed);
+}
 
 void ModelStats::RecordExecution(int64_t batch_items, Clock::Duration compute) {
   exec_count_.fetch_add(1, std::memory_order_relaxed);
@@ -76,8 +85,13 @@ ModelStats::Snapshot ModelStats::snapshot() const {
   s.inference_count = inference_count_.load(kRelaxed);
   s.exec_count = exec_count_.load(kRelaxed);
   s.pending_request_count = pending_request_count_.load(kRelaxed);
-  s.request_duration_us = request_duration_ns_.load(kRelaxed) / 1000;
-  s.queue_duration_us = queue_duration_ns_.load(kRelaxed) / 1000;
+  s.request_duration_ns = request_duration_ns_.load(kRelaxed);
+  s.queue_duration_ns = queue_duration_ns_.load(kRelaxed);
+  s.failure_duration_ns = failure_duration_ns_.load(kRelaxed);
+  s.request_compute_ns = request_compute_ns_.load(kRelaxed);
+  s.last_inference_ms = last_inference_ms_.load(kRelaxed);
+  s.request_duration_us = s.request_duration_ns / 1000;
+  s.queue_duration_us = s.queue_duration_ns / 1000;
   s.compute_infer_duration_us = compute_infer_duration_ns_.load(kRelaxed) / 1000;
   return s;
 }

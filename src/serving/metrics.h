@@ -45,6 +45,16 @@ class ModelStats {
     uint64_t request_duration_us = 0;
     uint64_t queue_duration_us = 0;
     uint64_t compute_infer_duration_us = 0;
+    // The same cumulative durations in nanoseconds (the statistics
+    // extension reports ns), and what only it reports: the failed requests'
+    // submit-to-done time, each successful request's share of compute (the
+    // whole execution that ran it, as Triton counts it) and the wall time of
+    // the last successful request (ms since the epoch; 0: none).
+    uint64_t request_duration_ns = 0;
+    uint64_t queue_duration_ns = 0;
+    uint64_t failure_duration_ns = 0;
+    uint64_t request_compute_ns = 0;
+    int64_t last_inference_ms = 0;
   };
 
   ModelStats(std::string model, int64_t version) : model_(std::move(model)), version_(version) {}
@@ -57,10 +67,12 @@ class ModelStats {
   // Adds `delta` (may be negative) to the pending-request gauge.
   void AddPending(int64_t delta);
   // A request completed successfully: `request` is submit-to-done time,
-  // `queue` submit-to-pick time.
-  void RecordSuccess(Clock::Duration request, Clock::Duration queue);
-  // A request completed with an error.
-  void RecordFailure();
+  // `queue` submit-to-pick time, `compute` the execution that ran it.
+  void RecordSuccess(Clock::Duration request, Clock::Duration queue,
+                     Clock::Duration compute = Clock::Duration::zero());
+  // A request completed with an error `request` after it was submitted
+  // (zero when refused before it queued).
+  void RecordFailure(Clock::Duration request = Clock::Duration::zero());
   // One successful model execution over `batch_items` items taking `compute`.
   void RecordExecution(int64_t batch_items, Clock::Duration compute);
 
@@ -77,6 +89,9 @@ class ModelStats {
   std::atomic<uint64_t> request_duration_ns_{0};
   std::atomic<uint64_t> queue_duration_ns_{0};
   std::atomic<uint64_t> compute_infer_duration_ns_{0};
+  std::atomic<uint64_t> failure_duration_ns_{0};
+  std::atomic<uint64_t> request_compute_ns_{0};
+  std::atomic<int64_t> last_inference_ms_{0};
 };
 
 class MetricsRegistry {

@@ -238,21 +238,23 @@ void ModelScheduler::RunBatch(models::Model& model, std::vector<Pending> batch,
   const Clock::TimePoint end = clock_->Now();
   if (!outputs.ok()) return FailAll(batch, outputs.status(), picked);
   if (stats_ != nullptr) stats_->RecordExecution(items, end - start);
-  if (!merged) return Finish(batch.front(), std::move(outputs), picked);
+  if (!merged) return Finish(batch.front(), std::move(outputs), picked, end - start);
 
   absl::StatusOr<std::vector<std::vector<Tensor>>> parts = SplitBatch(*outputs, batch_sizes);
   if (!parts.ok()) return FailAll(batch, parts.status(), picked);
-  for (size_t i = 0; i < batch.size(); ++i) Finish(batch[i], std::move((*parts)[i]), picked);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Finish(batch[i], std::move((*parts)[i]), picked, end - start);
+  }
 }
 
 void ModelScheduler::Finish(Pending& pending, absl::StatusOr<std::vector<Tensor>> result,
-                            Clock::TimePoint picked) {
+                            Clock::TimePoint picked, Clock::Duration compute) {
   const Clock::TimePoint now = clock_->Now();
   if (stats_ != nullptr) {
     if (result.ok()) {
-      stats_->RecordSuccess(now - pending.submit_time, picked - pending.submit_time);
+      stats_->RecordSuccess(now - pending.submit_time, picked - pending.submit_time, compute);
     } else {
-      stats_->RecordFailure();
+      stats_->RecordFailure(now - pending.submit_time);
     }
     stats_->AddPending(-1);
   }

@@ -156,9 +156,10 @@ class ModelScheduler {
   // `wake_at`.
   void WaitForChange(Clock::TimePoint wake_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunBatch(models::Model& model, std::vector<Pending> batch, Clock::TimePoint picked);
-  // Completes one accepted job, records its stats, calls done.
+  // Completes one accepted job, records its stats (`compute`: the execution
+  // that ran it), calls done.
   void Finish(Pending& pending, absl::StatusOr<std::vector<Tensor>> result,
-              Clock::TimePoint picked);
+              Clock::TimePoint picked, Clock::Duration compute = Clock::Duration::zero());
   void FailAll(std::vector<Pending>& jobs, const absl::Status& status, Clock::TimePoint picked);
 
   const SchedulerOptions options_;
