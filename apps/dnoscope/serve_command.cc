@@ -1,13 +1,16 @@
 // `dnoscope serve`: the model server. Serves every model of a model
-// repository over KServe v2 and TF Serving REST until SIGTERM/SIGINT, then
+// repository over KServe v2 and TF Serving REST (and KServe v2 gRPC with
+// --grpc-port) until SIGTERM/SIGINT, then
 // drains in-flight requests and exits.
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "commands.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "serving/grpc/grpc_server.h"
 #include "serving/http/server.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
@@ -28,6 +31,9 @@ struct ServeArgs {
   int64_t idle_timeout_s = 60;
   int64_t drain_timeout_s = 30;
   std::string port_file;
+  // -1: no gRPC front end.
+  int grpc_port = -1;
+  std::string grpc_port_file;
 };
 
 absl::Status WritePortFile(const std::string& path, int port) {
@@ -74,6 +80,17 @@ absl::Status Serve(ServeArgs& args) {
                                                              serving::http::Responder respond) {
         handler.Handle(std::move(request), std::move(respond));
       }));
+  std::unique_ptr<serving::grpc::GrpcServer> grpc;
+  if (args.grpc_port >= 0) {
+    serving::grpc::GrpcServerOptions grpc_options;
+    grpc_options.host = args.http.host;
+    grpc_options.port = args.grpc_port;
+    grpc_options.max_message_bytes = rest.max_body_bytes;
+    grpc_options.drain_timeout = args.http.drain_timeout;
+    DNS_ASSIGN_OR_RETURN(grpc, serving::grpc::GrpcServer::Start(grpc_options, service.get()));
+    DNS_RETURN_IF_ERROR(WritePortFile(args.grpc_port_file, grpc->port()));
+    spdlog::info("serving KServe v2 gRPC on {}:{}", args.http.host, grpc->port());
+  }
   DNS_RETURN_IF_ERROR(WritePortFile(args.port_file, server->port()));
   spdlog::info("serving {} model(s) from '{}' on http://{}:{} ({} I/O threads); ready: {}",
                models->models().size(), args.repository, args.http.host, server->port(),
@@ -82,7 +99,12 @@ absl::Status Serve(ServeArgs& args) {
   sigwait(&stop_signals, &signal);
   spdlog::info("{} received: draining {} in-flight request(s)", strsignal(signal),
                server->in_flight());
+  // Both front ends drain at once: each waits for its own in-flight requests.
+  std::jthread grpc_stop([&grpc] {
+    if (grpc) grpc->Shutdown();
+  });
   server->Shutdown();
+  grpc_stop.join();
   models->Shutdown();
   spdlog::info("stopped");
   return absl::OkStatus();
@@ -95,8 +117,8 @@ Command AddServeCommand(CLI::App& root) {
   CLI::App* app = root.add_subcommand(
       "serve",
       "Serve the models of a model repository over HTTP: KServe v2 / Open Inference Protocol "
-      "(/v2/...), TF Serving REST (/v1/models/...) and Prometheus metrics (/metrics). "
-      "Stops gracefully on SIGTERM/SIGINT.");
+      "(/v2/...), TF Serving REST (/v1/models/...) and Prometheus metrics (/metrics); with "
+      "--grpc-port also KServe v2 gRPC. Stops gracefully on SIGTERM/SIGINT.");
   app->add_option("--model-repository", args->repository,
                   "Model repository: <dir>/<model>/config.json and <dir>/<model>/<version>/")
       ->required();
@@ -104,6 +126,12 @@ Command AddServeCommand(CLI::App& root) {
   app->add_option("--http-port", args->http.port, "TCP port (0: any free port)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
+  app->add_option("--grpc-port", args->grpc_port,
+                  "Also serve KServe v2 gRPC (inference.GRPCInferenceService) on this TCP port, on "
+                  "the same --host (0: any free port; Triton uses 8001). Off unless given")
+      ->check(CLI::Range(0, 65535));
+  app->add_option("--grpc-port-file", args->grpc_port_file,
+                  "Write the bound gRPC port to this file once listening (with --grpc-port 0)");
   app->add_option("--threads", args->http.io_threads,
                   "HTTP I/O threads (models run on their own instance threads)")
       ->capture_default_str()

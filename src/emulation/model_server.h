@@ -3,7 +3,7 @@
 // serve` runs, minus flags and signals: every model of a repository behind
 // the model manager, the inference service, the REST handler (KServe v2,
 // TF Serving, /metrics) and an HTTP server on 127.0.0.1 with a port the
-// kernel picks.
+// kernel picks, and optionally the KServe v2 gRPC front end.
 //
 // Thread-safety: every method is thread-safe. Stop may be called from any
 // thread but a request handler's, any number of times (e.g. by a test that
@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/endpoint.h"
+#include "serving/grpc/grpc_server.h"
 #include "serving/http/server.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
@@ -31,6 +32,8 @@ struct ModelServerOptions {
   // How long Stop waits for requests already received; 0 drops them at
   // once, as a killed server would.
   std::chrono::seconds drain_timeout{5};
+  // Also serve KServe v2 gRPC on another port of 127.0.0.1 (grpc_endpoint()).
+  bool grpc = false;
 };
 
 class ModelServer {
@@ -48,12 +51,14 @@ class ModelServer {
   // 127.0.0.1 and the bound port; still the same after Stop (then nothing
   // listens there).
   client::Endpoint endpoint() const { return {"127.0.0.1", port_}; }
+  // The gRPC front end's 127.0.0.1 and port; port 0 unless options.grpc.
+  client::Endpoint grpc_endpoint() const { return {"127.0.0.1", grpc_port_}; }
   // The served models, e.g. for their metadata. Valid for the server's life.
   const serving::ModelManager& models() const { return *manager_; }
   // The counters of `model` summed over its versions (what GET /metrics
   // shows); all zero for a model this server does not have.
   serving::ModelStats::Snapshot Counters(const std::string& model) const;
-  // Stops the HTTP server (draining as the options say), then the models.
+  // Stops the HTTP and gRPC servers (draining as the options say), then the models.
   // Idempotent; concurrent callers wait for the first.
   void Stop();
 
@@ -66,7 +71,9 @@ class ModelServer {
   std::unique_ptr<serving::InferenceService> service_;
   std::unique_ptr<serving::rest::RestHandler> handler_;
   std::unique_ptr<serving::http::HttpServer> http_;
+  std::unique_ptr<serving::grpc::GrpcServer> grpc_;
   int port_ = 0;
+  int grpc_port_ = 0;
   std::once_flag stop_once_;
 };
 
