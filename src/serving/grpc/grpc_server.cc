@@ -6,7 +6,9 @@
 #include <mutex>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "common/mutex.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "grpcpp/grpcpp.h"
@@ -188,38 +190,86 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   InferenceService* const service_;
 };
 
+// The reactor of one ModelInfer. It finishes once: with the service's answer,
+// or with CANCELLED as soon as the client cancels, its deadline passes or
+// Shutdown's drain time is over, so that a request still queued in the
+// service does not hold gRPC (or the server's shutdown) until it runs. The
+// service's later answer is then dropped: it holds only the shared Outcome.
+class InferReactor final : public ServerUnaryReactor {
+ public:
+  // What the service's done callback shares with the reactor.
+  struct Outcome {
+    Mutex mu;
+    // Set by whichever of the answer and the cancellation comes first.
+    bool finished ABSL_GUARDED_BY(mu) = false;
+  };
+
+  InferReactor(const inference::ModelInferRequest* request,
+               inference::ModelInferResponse* response)
+      : request_(request), response_(response), outcome_(std::make_shared<Outcome>()) {}
+
+  // Finishes with `status` unless already finished.
+  void FinishWith(const absl::Status& status) {
+    if (Claim(*outcome_)) Finish(protocol::ToGrpcStatus(status));
+  }
+
+  // The service's done callback; valid after the reactor is gone.
+  InferenceDone Done() {
+    return [this, outcome = outcome_](absl::StatusOr<InferenceResponse> result) {
+      // Once claimed, the reactor (and request/response) live until Finish.
+      if (!Claim(*outcome)) return;
+      if (!result.ok()) return Finish(protocol::ToGrpcStatus(result.status()));
+      response_->set_model_name(result->model);
+      response_->set_model_version(std::to_string(result->version));
+      response_->set_id(request_->id());
+      const absl::Status encoded = protocol::EncodeInferOutputs(result->outputs, response_);
+      Finish(protocol::ToGrpcStatus(encoded.ok() ? encoded
+                                                 : absl::InternalError(encoded.message())));
+    };
+  }
+
+  void OnCancel() override {
+    FinishWith(absl::CancelledError("the call was cancelled or its deadline passed"));
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  static bool Claim(Outcome& outcome) {
+    MutexLock lock(&outcome.mu);
+    if (outcome.finished) return false;
+    outcome.finished = true;
+    return true;
+  }
+
+  const inference::ModelInferRequest* const request_;
+  inference::ModelInferResponse* const response_;
+  const std::shared_ptr<Outcome> outcome_;
+};
+
 ServerUnaryReactor* Service::ModelInfer(CallbackServerContext* context,
                                         const inference::ModelInferRequest* request,
                                         inference::ModelInferResponse* response) {
+  auto* reactor = new InferReactor(request, response);
   absl::StatusOr<int64_t> version = ParseVersion(request->model_version());
-  if (!version.ok()) return Answer(context, version.status());
+  if (!version.ok()) {
+    reactor->FinishWith(version.status());
+    return reactor;
+  }
   absl::StatusOr<ModelHandle> model = service_->Resolve(request->model_name(), *version);
-  if (!model.ok()) return Answer(context, model.status());
-  auto reject = [&](const absl::Status& error) {
-    return Answer(context, service_->Reject(*model, error));
-  };
+  if (!model.ok()) {
+    reactor->FinishWith(model.status());
+    return reactor;
+  }
   absl::StatusOr<std::chrono::microseconds> timeout = Timeout(*context, *request);
-  if (!timeout.ok()) return reject(timeout.status());
-  absl::StatusOr<std::vector<Tensor>> inputs = protocol::DecodeInferInputs(*request);
-  if (!inputs.ok()) return reject(inputs.status());
+  absl::StatusOr<std::vector<Tensor>> inputs =
+      timeout.ok() ? protocol::DecodeInferInputs(*request) : timeout.status();
+  if (!inputs.ok()) {
+    reactor->FinishWith(service_->Reject(*model, inputs.status()));
+    return reactor;
+  }
   InferenceRequest native{.inputs = *std::move(inputs), .timeout = *timeout};
   for (const auto& o : request->outputs()) native.requested_outputs.push_back(o.name());
-  ServerUnaryReactor* reactor = context->DefaultReactor();
-  // The request and response stay valid until the reactor finishes.
-  service_->Infer(*model, std::move(native),
-                  [reactor, request, response](absl::StatusOr<InferenceResponse> result) {
-                    if (!result.ok()) {
-                      reactor->Finish(protocol::ToGrpcStatus(result.status()));
-                      return;
-                    }
-                    response->set_model_name(result->model);
-                    response->set_model_version(std::to_string(result->version));
-                    response->set_id(request->id());
-                    const absl::Status encoded =
-                        protocol::EncodeInferOutputs(result->outputs, response);
-                    reactor->Finish(protocol::ToGrpcStatus(
-                        encoded.ok() ? encoded : absl::InternalError(encoded.message())));
-                  });
+  service_->Infer(*model, std::move(native), reactor->Done());
   return reactor;
 }
 
@@ -238,6 +288,9 @@ class GrpcServer::Impl {
     const int max = static_cast<int>(std::min<size_t>(options_.max_message_bytes, INT32_MAX));
     builder.SetMaxReceiveMessageSize(max);
     builder.SetMaxSendMessageSize(max);
+    // gRPC shares ports by default (SO_REUSEPORT): a second server on a busy
+    // port would silently split the traffic instead of failing to start.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       server_.reset();

@@ -9,7 +9,9 @@
 //
 // RPCs use gRPC's callback API: ModelInfer hands its request to the service
 // and returns; the response is finished from the service's done callback, so
-// no gRPC thread waits while a model runs. A request's deadline is the
+// no gRPC thread waits while a model runs. A call the client cancels (or
+// whose gRPC deadline passes, or that is still queued when Shutdown's drain
+// time is over) is answered CANCELLED at once. A request's deadline is the
 // shorter of its "timeout" parameter (microseconds) and the client's gRPC
 // deadline. Compressed requests (gzip, deflate) are accepted.
 //

@@ -313,7 +313,7 @@ TEST_F(GrpcServerTest, FullQueueIsUnavailable) {
   TearDown();
   Start({.max_queue_size = 1});
   // The first request waits a minute of fake time for batching company and
-  // fills the queue; it completes when the test shuts the models down.
+  // fills the queue; shutting the models down runs it.
   auto first = std::async(std::launch::async, [this] {
     inference::ModelInferResponse response;
     return Infer(EchoRequest("held", {1}), &response);
@@ -325,7 +325,30 @@ TEST_F(GrpcServerTest, FullQueueIsUnavailable) {
   ::grpc::Status second = Infer(EchoRequest("held", {2}), &response);
   EXPECT_EQ(second.error_code(), ::grpc::StatusCode::UNAVAILABLE) << second.error_message();
   manager_->Shutdown();
-  EXPECT_FALSE(first.get().ok());
+  EXPECT_TRUE(first.get().ok());
+}
+
+TEST_F(GrpcServerTest, ShutdownCancelsAQueuedRequestInsteadOfWaitingForIt) {
+  TearDown();
+  Start({});
+  server_->Shutdown();  // replaced by one that does not drain
+  auto server = GrpcServer::Start({.host = "127.0.0.1", .port = 0, .drain_timeout = std::chrono::seconds(0)},
+                                  service_.get());
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  stub_ = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server_->port()), ::grpc::InsecureChannelCredentials()));
+  // Held for a minute of fake time, which never passes: only cancellation
+  // can answer it.
+  auto held = std::async(std::launch::async, [this] {
+    inference::ModelInferResponse response;
+    return Infer(EchoRequest("held", {1}), &response);
+  });
+  while (metrics_.GetOrCreate("held", 1)->snapshot().pending_request_count < 1) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  server_->Shutdown();
+  EXPECT_FALSE(held.get().ok());
 }
 
 // ---- statistics and repository
