@@ -136,7 +136,9 @@ Command AddServeCommand(CLI::App& root) {
                   "HTTP I/O threads (models run on their own instance threads)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  app->add_option("--max-body-mb", args->max_body_mb, "Largest request body in MiB (413 above)")
+  app->add_option("--max-body-mb", args->max_body_mb,
+                  "Largest request body in MiB (413 above), also the largest gRPC message "
+                  "(RESOURCE_EXHAUSTED above)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   app->add_option("--max-header-kb", args->max_header_kb,
