@@ -10,6 +10,7 @@ PACKAGES=(
   libcli11-dev libspdlog-dev nlohmann-json3-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libtorch-dev libonnx-dev
+  libgrpc++-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-grpc-tools
   libboost-dev zlib1g-dev curl clang libclang-rt-14-dev iproute2 python3 gnuplot-nox
 )
 

@@ -31,10 +31,10 @@ void AddServe(BenchCli& cli) {
   cli.Add<bench::ServeBenchOptions>(
       "serve",
       "Model server throughput and p50/p90/p99 latency on loopback, trivial model vs the "
-      "specialized CNN, KServe JSON vs binary, against client concurrency; compared with the "
-      "CNN's in-process OpenCV DNN throughput in the same run",
-      "Goals: the CNN served over the binary protocol >= 0.7x its in-process frames/s; the\n"
-      "trivial model >= 10,000 requests/s.",
+      "specialized CNN, KServe REST JSON vs binary vs gRPC, against client concurrency; "
+      "compared with the CNN's in-process OpenCV DNN throughput in the same run",
+      "Goals: the CNN served over the binary protocol >= 0.7x its in-process frames/s, over\n"
+      "gRPC (one frame per request) >= 0.9x; the trivial model >= 10,000 requests/s.",
       bench::RunServeBench, [](CLI::App* sub, bench::ServeBenchOptions* o) {
         sub->add_option("--concurrency", o->concurrency,
                         "Outstanding requests (closed loop), one run per value")

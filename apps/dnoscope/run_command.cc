@@ -25,7 +25,9 @@
 
 namespace dnoscope::app {
 
-bool IsUrl(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
+bool IsUrl(const std::string& s) {
+  return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 || s.rfind("grpc://", 0) == 0;
+}
 
 namespace {
 
@@ -315,8 +317,10 @@ void AddDistributedOptions(CLI::App* sub, RunArgs* a) {
   add("--specialized-model", &a->specialized_model,
       "Specialized model name on the servers (default: the config's specialized model)");
   add("--protocol", &a->protocol,
-      "kserve (KServe v2 REST, binary tensor extension), kserve-json or tfserving")
-      ->check(CLI::IsMember({"kserve", "kserve-json", "tfserving"}));
+      "kserve (KServe v2 REST, binary tensor extension), kserve-json, tfserving, or "
+      "kserve-grpc (KServe v2 gRPC, e.g. a server's --grpc-port; give the stage as "
+      "grpc://host:port)")
+      ->check(CLI::IsMember({"kserve", "kserve-json", "tfserving", "kserve-grpc"}));
   add("--balance", &a->balance,
       "Load balancing over a stage's servers: p2c (power of two choices on outstanding "
       "requests), round-robin or random")

@@ -1,13 +1,16 @@
 // `dnoscope serve`: the model server. Serves every model of a model
-// repository over KServe v2 and TF Serving REST until SIGTERM/SIGINT, then
+// repository over KServe v2 and TF Serving REST (and KServe v2 gRPC with
+// --grpc-port) until SIGTERM/SIGINT, then
 // drains in-flight requests and exits.
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "commands.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "serving/grpc/grpc_server.h"
 #include "serving/http/server.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
@@ -29,6 +32,9 @@ struct ServeArgs {
   int64_t drain_timeout_s = 30;
   double repository_poll_s = 0;
   std::string port_file;
+  // -1: no gRPC front end.
+  int grpc_port = -1;
+  std::string grpc_port_file;
 };
 
 absl::Status WritePortFile(const std::string& path, int port) {
@@ -81,6 +87,17 @@ absl::Status Serve(ServeArgs& args) {
                                                              serving::http::Responder respond) {
         handler.Handle(std::move(request), std::move(respond));
       }));
+  std::unique_ptr<serving::grpc::GrpcServer> grpc;
+  if (args.grpc_port >= 0) {
+    serving::grpc::GrpcServerOptions grpc_options;
+    grpc_options.host = args.http.host;
+    grpc_options.port = args.grpc_port;
+    grpc_options.max_message_bytes = rest.max_body_bytes;
+    grpc_options.drain_timeout = args.http.drain_timeout;
+    DNS_ASSIGN_OR_RETURN(grpc, serving::grpc::GrpcServer::Start(grpc_options, service.get()));
+    DNS_RETURN_IF_ERROR(WritePortFile(args.grpc_port_file, grpc->port()));
+    spdlog::info("serving KServe v2 gRPC on {}:{}", args.http.host, grpc->port());
+  }
   DNS_RETURN_IF_ERROR(WritePortFile(args.port_file, server->port()));
   spdlog::info("serving {} model(s) from '{}' on http://{}:{} ({} I/O threads); ready: {}",
                models->models().size(), args.repository, args.http.host, server->port(),
@@ -89,7 +106,12 @@ absl::Status Serve(ServeArgs& args) {
   sigwait(&stop_signals, &signal);
   spdlog::info("{} received: draining {} in-flight request(s)", strsignal(signal),
                server->in_flight());
+  // Both front ends drain at once: each waits for its own in-flight requests.
+  std::jthread grpc_stop([&grpc] {
+    if (grpc) grpc->Shutdown();
+  });
   server->Shutdown();
+  grpc_stop.join();
   models->Shutdown();
   spdlog::info("stopped");
   return absl::OkStatus();
@@ -104,7 +126,8 @@ Command AddServeCommand(CLI::App& root) {
       "Serve the models of a model repository over HTTP: KServe v2 / Open Inference Protocol "
       "(/v2/...) with Triton's repository (/v2/repository/...) and statistics "
       "(/v2/models[/{m}[/versions/{v}]]/stats) extensions, TF Serving REST (/v1/models/...) and "
-      "Prometheus metrics (/metrics). Request bodies may be gzip/deflate compressed "
+      "Prometheus metrics (/metrics); with --grpc-port also KServe v2 gRPC "
+      "(inference.GRPCInferenceService). Request bodies may be gzip/deflate compressed "
       "(Content-Encoding; the body limit applies after decompression) and responses are "
       "compressed when Accept-Encoding allows. Each model's config.json \"version_policy\" "
       "({\"latest\":{\"num_versions\":N}} (default N=1), {\"all\":{}} or "
@@ -117,11 +140,19 @@ Command AddServeCommand(CLI::App& root) {
   app->add_option("--http-port", args->http.port, "TCP port (0: any free port)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
+  app->add_option("--grpc-port", args->grpc_port,
+                  "Also serve KServe v2 gRPC (inference.GRPCInferenceService) on this TCP port, on "
+                  "the same --host (0: any free port; Triton uses 8001). Off unless given")
+      ->check(CLI::Range(0, 65535));
+  app->add_option("--grpc-port-file", args->grpc_port_file,
+                  "Write the bound gRPC port to this file once listening (with --grpc-port 0)");
   app->add_option("--threads", args->http.io_threads,
                   "HTTP I/O threads (models run on their own instance threads)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  app->add_option("--max-body-mb", args->max_body_mb, "Largest request body in MiB, after decompression (413 above)")
+  app->add_option("--max-body-mb", args->max_body_mb,
+                  "Largest request body in MiB, after decompression (413 above), also the "
+                  "largest gRPC message (RESOURCE_EXHAUSTED above)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   app->add_option("--max-header-kb", args->max_header_kb,

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "absl/status/status.h"
+#include "client/grpc_transport.h"
 #include "client/load_generator.h"
 #include "common/file.h"
 #include "common/status_macros.h"
@@ -80,7 +81,9 @@ absl::StatusOr<Workload> MakeWorkload(const std::string& model, const Tensor& in
   return w;
 }
 
-absl::StatusOr<std::vector<Workload>> MakeWorkloads(const models::ModelMetadata& cnn) {
+// The one input each model gets: 16 FP32 for the trivial model, a random
+// frame of the CNN's input size for the specialized one.
+std::vector<std::pair<std::string, Tensor>> BenchInputs(const models::ModelMetadata& cnn) {
   std::vector<float> values(kTrivialElements);
   for (int i = 0; i < kTrivialElements; ++i) values[i] = 0.25f * i;
   const Tensor trivial = Tensor::Fp32(models::kIdentityInput, {1, kTrivialElements}, values);
@@ -90,10 +93,14 @@ absl::StatusOr<std::vector<Workload>> MakeWorkloads(const models::ModelMetadata&
   for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng());
   const Tensor image =
       Tensor::Uint8(cnn.inputs[0].name, {1, shape[1], shape[2], 3}, pixels.data(), pixels.size());
+  return {{kTrivial, trivial}, {kSpecialized, image}};
+}
+
+absl::StatusOr<std::vector<Workload>> MakeWorkloads(const models::ModelMetadata& cnn) {
   std::vector<Workload> workloads;
-  for (const auto& [name, tensor] : {std::pair{kTrivial, &trivial}, {kSpecialized, &image}}) {
+  for (const auto& [name, tensor] : BenchInputs(cnn)) {
     for (bool binary : {false, true}) {
-      DNS_ASSIGN_OR_RETURN(Workload w, MakeWorkload(name, *tensor, binary));
+      DNS_ASSIGN_OR_RETURN(Workload w, MakeWorkload(name, tensor, binary));
       workloads.push_back(std::move(w));
     }
   }
@@ -108,7 +115,21 @@ Table ServeTable() {
                       {"errors"}}};
 }
 
-// Runs one cell and adds its row to `table`; returns the row's requests/s.
+// Adds the row of one cell to `table`; returns its requests/s.
+double AddRow(const std::string& model, const std::string& protocol, int concurrency,
+              const client::LoadResult& r, Table& table, const ScenarioEnv& env) {
+  // Only successful requests count as throughput.
+  const double rate = r.seconds > 0 ? (r.requests - r.errors) / r.seconds : 0;
+  const double p50 = r.latency.Percentile(50) / 1000, p99 = r.latency.Percentile(99) / 1000;
+  table.AddRow({model, protocol, int64_t{concurrency}, rate, p50,
+                r.latency.Percentile(90) / 1000, p99, r.requests, r.errors});
+  env.Progress(fmt::format("{}/{} c={}: {:.0f} req/s, p50 {:.2f} ms, p99 {:.2f} ms{}", model,
+                           protocol, concurrency, rate, p50, p99,
+                           r.errors ? fmt::format(", {} errors ({})", r.errors, r.first_error) : ""));
+  return rate;
+}
+
+// Runs one REST cell and adds its row to `table`; returns the row's requests/s.
 absl::StatusOr<double> RunCell(const ServeBenchOptions& options, const Workload& w,
                                const client::Endpoint& endpoint, int concurrency, Table& table,
                                const ScenarioEnv& env) {
@@ -120,15 +141,23 @@ absl::StatusOr<double> RunCell(const ServeBenchOptions& options, const Workload&
   load.io_threads = options.client_io_threads;
   DNS_ASSIGN_OR_RETURN(client::LoadResult r,
                        client::RunClosedLoop(load, [&w](int64_t) { return w.call; }));
-  // Only successful requests count as throughput.
-  const double rate = r.seconds > 0 ? (r.requests - r.errors) / r.seconds : 0;
-  const double p50 = r.latency.Percentile(50) / 1000, p99 = r.latency.Percentile(99) / 1000;
-  table.AddRow({w.model, w.protocol, int64_t{concurrency}, rate, p50,
-                r.latency.Percentile(90) / 1000, p99, r.requests, r.errors});
-  env.Progress(fmt::format("{}/{} c={}: {:.0f} req/s, p50 {:.2f} ms, p99 {:.2f} ms{}", w.model,
-                           w.protocol, concurrency, rate, p50, p99,
-                           r.errors ? fmt::format(", {} errors ({})", r.errors, r.first_error) : ""));
-  return rate;
+  return AddRow(w.model, w.protocol, concurrency, r, table, env);
+}
+
+// The same cell over KServe v2 gRPC (GrpcTransport, raw tensor contents).
+absl::StatusOr<double> RunGrpcCell(const ServeBenchOptions& options, const std::string& model,
+                                   const Tensor& input, const client::Endpoint& endpoint,
+                                   int concurrency, Table& table, const ScenarioEnv& env) {
+  client::LoadOptions load;
+  load.concurrency = concurrency;
+  load.duration = options.duration;
+  load.warmup = options.warmup;
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<client::GrpcTransport> transport,
+                       client::GrpcTransport::Create({endpoint}));
+  DNS_ASSIGN_OR_RETURN(std::shared_ptr<const client::PreparedCall> call,
+                       transport->Prepare({.model = model, .inputs = {input}}));
+  DNS_ASSIGN_OR_RETURN(client::LoadResult r, client::RunClosedLoop(load, *transport, call));
+  return AddRow(model, "grpc", concurrency, r, table, env);
 }
 
 // The CNN in this process: batches of `batch` frames for `duration`.
@@ -183,12 +212,20 @@ double Best(const Table& table, const std::string& model, const std::string& pro
 Table ServeFigures(const Table& serve, double in_process, int batch) {
   const double served = Best(serve, kSpecialized, "binary");
   const double ratio = in_process > 0 ? served / in_process : 0;
+  const double served_grpc = Best(serve, kSpecialized, "grpc");
+  const double grpc_ratio = in_process > 0 ? served_grpc / in_process : 0;
   const double trivial = Best(serve, kTrivial, "");
+  const double trivial_binary = Best(serve, kTrivial, "binary");
+  const double trivial_grpc = Best(serve, kTrivial, "grpc");
   Table t = FigureTable("serve_figures", "the CNN served vs in process, and the trivial model");
   AddFigure(t, "cnn_in_process", in_process, "frames/s");
   AddFigure(t, "cnn_served_binary_best", served, "frames/s");
   AddFigure(t, "served_over_in_process", ratio, "", ">= 0.70", ratio >= 0.7);
+  AddFigure(t, "cnn_served_grpc_best", served_grpc, "frames/s");
+  AddFigure(t, "grpc_served_over_in_process", grpc_ratio, "", ">= 0.90", grpc_ratio >= 0.9);
   AddFigure(t, "trivial_best", trivial, "req/s", ">= 10000", trivial >= 10000);
+  AddFigure(t, "trivial_grpc_over_rest_binary",
+            trivial_binary > 0 ? trivial_grpc / trivial_binary : 0, "");
   t.notes.push_back(fmt::format(
       "cnn_in_process: OpenCV DNN in this process, batches of {}, one thread", batch));
   return t;
@@ -202,8 +239,9 @@ absl::StatusOr<ScenarioResult> RunServeBench(const ServeBenchOptions& options,
   DNS_ASSIGN_OR_RETURN(std::string repository, BuildRepository(options, env.scratch_dir));
   Table serve = ServeTable();
   {
-    DNS_ASSIGN_OR_RETURN(auto server, emulation::ModelServer::Start(
-                                          repository, {.io_threads = options.server_io_threads}));
+    DNS_ASSIGN_OR_RETURN(auto server,
+                         emulation::ModelServer::Start(
+                             repository, {.io_threads = options.server_io_threads, .grpc = true}));
     DNS_ASSIGN_OR_RETURN(std::shared_ptr<const serving::ServedModel> cnn,
                          server->models().Find(kSpecialized));
     DNS_ASSIGN_OR_RETURN(std::shared_ptr<const serving::ServedVersion> version, cnn->Resolve(-1));
@@ -214,6 +252,13 @@ absl::StatusOr<ScenarioResult> RunServeBench(const ServeBenchOptions& options,
             RunCell(options, w, server->endpoint(), concurrency, serve, env).status());
       }
     }
+    for (const auto& [model, input] : BenchInputs(version->metadata)) {
+      for (int concurrency : options.concurrency) {
+        DNS_RETURN_IF_ERROR(RunGrpcCell(options, model, input, server->grpc_endpoint(),
+                                        concurrency, serve, env)
+                                .status());
+      }
+    }
   }
   DNS_ASSIGN_OR_RETURN(const double in_process,
                        InProcessFramesPerSecond(repository, options.max_batch_size,
@@ -221,7 +266,8 @@ absl::StatusOr<ScenarioResult> RunServeBench(const ServeBenchOptions& options,
   ScenarioResult r{.scenario = "serve", .title = "Model server on loopback"};
   r.setup = {fmt::format(
       "server and closed-loop client in this process on 127.0.0.1 ({} server and {} client I/O "
-      "threads), {} ms per cell after {} ms warm-up; trivial = identity model (16 FP32), "
+      "threads; gRPC: one HTTP/2 channel on gRPC's own threads), {} ms per cell after {} ms "
+      "warm-up; trivial = identity model (16 FP32), "
       "specialized = the CNN (dynamic batching up to {}, {} us queue delay)",
       options.server_io_threads, options.client_io_threads, options.duration.count(),
       options.warmup.count(), options.max_batch_size, options.max_queue_delay_us)};

@@ -9,7 +9,7 @@ namespace {
 
 absl::Status Invalid(std::string_view url, std::string_view why) {
   return absl::InvalidArgumentError(
-      fmt::format("bad endpoint '{}': {} (expected http://host:port or host:port)", url, why));
+      fmt::format("bad endpoint '{}': {} (expected http://host:port, grpc://host:port or host:port)", url, why));
 }
 
 }  // namespace
@@ -24,7 +24,8 @@ absl::StatusOr<Endpoint> ParseEndpoint(std::string_view url) {
   if (rest.starts_with("https://")) {
     return absl::UnimplementedError(fmt::format("endpoint '{}': https is not supported", url));
   }
-  if (rest.starts_with("http://")) rest.remove_prefix(7);
+  // grpc:// reads better for --protocol kserve-grpc; the protocol comes from that flag.
+  if (rest.starts_with("http://") || rest.starts_with("grpc://")) rest.remove_prefix(7);
   if (rest.ends_with('/')) rest.remove_suffix(1);
   if (rest.find('/') != std::string_view::npos) return Invalid(url, "paths are not allowed");
 

@@ -22,7 +22,7 @@ struct Endpoint {
   auto operator<=>(const Endpoint&) const = default;
 };
 
-// Parses "http://host:port", "host:port" or "[::1]:port", optionally with a
+// Parses "http://host:port", "grpc://host:port", "host:port" or "[::1]:port", optionally with a
 // trailing "/". Returns InvalidArgument for anything else (missing or bad
 // port, empty host, a path), Unimplemented for "https://".
 absl::StatusOr<Endpoint> ParseEndpoint(std::string_view url);

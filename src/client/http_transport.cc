@@ -1,7 +1,5 @@
 #include "client/http_transport.h"
 
-#include <set>
-
 #include "absl/status/status.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
@@ -25,30 +23,14 @@ class HttpPreparedCall final : public PreparedCall {
   const models::ModelMetadata decode_with_;
 };
 
-absl::Status CheckEndpoints(const std::vector<Endpoint>& endpoints) {
-  if (endpoints.empty()) return absl::InvalidArgumentError("a transport needs an endpoint");
-  std::set<Endpoint> seen;
-  for (const Endpoint& e : endpoints) {
-    if (e.host.empty() || e.port < 1 || e.port > 65535) {
-      return absl::InvalidArgumentError(fmt::format("invalid endpoint '{}'", e.ToString()));
-    }
-    if (!seen.insert(e).second) {
-      return absl::InvalidArgumentError(fmt::format("duplicate endpoint '{}'", e.ToString()));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status BadIndex(size_t endpoint, size_t size) {
-  return absl::InvalidArgumentError(
-      fmt::format("endpoint index {} out of range (the transport has {})", endpoint, size));
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpTransport>> HttpTransport::Create(
     std::vector<Endpoint> endpoints, const HttpTransportOptions& options, Clock* clock) {
   DNS_RETURN_IF_ERROR(CheckEndpoints(endpoints));
+  if (options.format == WireFormat::kKserveGrpc) {
+    return absl::InvalidArgumentError("kserve-grpc is not an HTTP protocol: use GrpcTransport");
+  }
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> http, HttpClient::Create(options.http, clock));
   return std::unique_ptr<HttpTransport>(
       new HttpTransport(std::move(endpoints), options, std::move(http)));

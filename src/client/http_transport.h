@@ -44,7 +44,7 @@ class HttpTransport final : public Transport {
  public:
   // Starts the HttpClient. `clock` is not owned and must outlive the
   // transport; deadlines are times of it. InvalidArgument for an empty or
-  // invalid endpoint list or bad HttpClient options. Does not contact the
+  // invalid endpoint list, bad HttpClient options or the kserve-grpc format. Does not contact the
   // servers.
   static absl::StatusOr<std::unique_ptr<HttpTransport>> Create(
       std::vector<Endpoint> endpoints, const HttpTransportOptions& options,

@@ -25,13 +25,24 @@ absl::Status Validate(const LoadOptions& options) {
   return absl::OkStatus();
 }
 
+// How one request ended: `status` is the HTTP status code (0: the request
+// failed before a response; protocols without HTTP answer 200 for success),
+// `error` says why it failed.
+struct Completion {
+  absl::Status transport;
+  int status = 0;
+  std::string error;
+};
+
+// Sends the i-th request and calls back once with its completion.
+using Sender = std::function<void(int64_t i, std::function<void(const Completion&)> done)>;
+
 // The shared state of one run. Each of the `concurrency` request chains
 // re-issues from its completion callback until the window closes.
 class ClosedLoop {
  public:
-  ClosedLoop(const LoadOptions& options, std::function<HttpCall(int64_t)> make_call,
-             Clock* clock, HttpClient* client)
-      : options_(options), make_call_(std::move(make_call)), clock_(clock), client_(client) {
+  ClosedLoop(const LoadOptions& options, Sender send, Clock* clock)
+      : options_(options), send_(std::move(send)), clock_(clock) {
     const Clock::TimePoint now = clock_->Now();
     window_start_ = now + options.warmup;
     window_end_ = window_start_ + options.duration;
@@ -63,21 +74,20 @@ class ClosedLoop {
 
  private:
   void IssueNext() {
-    HttpCall call = make_call_(next_index_.fetch_add(1, std::memory_order_relaxed));
     const Clock::TimePoint start = clock_->Now();
-    client_->Send(options_.endpoint, std::move(call),
-                  [this, start](absl::StatusOr<HttpResult> result) { OnDone(start, result); });
+    send_(next_index_.fetch_add(1, std::memory_order_relaxed),
+          [this, start](const Completion& c) { OnDone(start, c); });
   }
 
-  void OnDone(Clock::TimePoint start, const absl::StatusOr<HttpResult>& result) {
+  void OnDone(Clock::TimePoint start, const Completion& c) {
     const Clock::TimePoint now = clock_->Now();
     // Bad calls and shutdown end the chain; anything else keeps it going.
-    const bool chain_ends = now >= window_end_ || absl::IsInvalidArgument(result.status()) ||
-                            absl::IsCancelled(result.status());
+    const bool chain_ends = now >= window_end_ || absl::IsInvalidArgument(c.transport) ||
+                            absl::IsCancelled(c.transport);
     {
       MutexLock lock(&mu_);
-      if (absl::IsInvalidArgument(result.status()) && fatal_.ok()) fatal_ = result.status();
-      if (now >= window_start_ && now < window_end_) Count(now - start, result);
+      if (absl::IsInvalidArgument(c.transport) && fatal_.ok()) fatal_ = c.transport;
+      if (now >= window_start_ && now < window_end_) Count(now - start, c);
       if (chain_ends) --outstanding_;
     }
     if (!chain_ends) {
@@ -87,24 +97,18 @@ class ClosedLoop {
     }
   }
 
-  void Count(Clock::Duration latency, const absl::StatusOr<HttpResult>& result)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void Count(Clock::Duration latency, const Completion& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     ++result_.requests;
     result_.latency.Record(latency);
-    const int status = result.ok() ? result->status : 0;
-    ++result_.status_counts[status];
-    if (status >= 200 && status < 300) return;
+    ++result_.status_counts[c.status];
+    if (c.status >= 200 && c.status < 300) return;
     ++result_.errors;
-    if (!result_.first_error.empty()) return;
-    result_.first_error =
-        result.ok() ? fmt::format("HTTP {}: {}", status, result->body.substr(0, 200))
-                    : result.status().ToString();
+    if (result_.first_error.empty()) result_.first_error = c.error;
   }
 
   const LoadOptions& options_;
-  const std::function<HttpCall(int64_t)> make_call_;
+  const Sender send_;
   Clock* const clock_;
-  HttpClient* const client_;
   Clock::TimePoint window_start_;
   Clock::TimePoint window_end_;
   std::atomic<int64_t> next_index_{0};
@@ -128,10 +132,46 @@ absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options,
   client_options.max_connections_per_endpoint = options.concurrency;
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client,
                        HttpClient::Create(client_options, clock));
-  ClosedLoop loop(options, std::move(make_call), clock, client.get());
+  HttpClient* http = client.get();
+  ClosedLoop loop(
+      options,
+      [&options, http, make_call = std::move(make_call)](
+          int64_t i, std::function<void(const Completion&)> done) {
+        http->Send(options.endpoint, make_call(i),
+                   [done = std::move(done)](absl::StatusOr<HttpResult> result) {
+                     if (!result.ok()) return done({result.status(), 0, result.status().ToString()});
+                     done({absl::OkStatus(), result->status,
+                           fmt::format("HTTP {}: {}", result->status, result->body.substr(0, 200))});
+                   });
+      },
+      clock);
   loop.Start();
   loop.Wait();
   client->Shutdown();  // cancels stragglers; their callbacks end before this returns
+  return loop.TakeResult();
+}
+
+absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options, Transport& transport,
+                                         std::shared_ptr<const PreparedCall> call, Clock* clock) {
+  DNS_RETURN_IF_ERROR(Validate(options));
+  if (call == nullptr) return absl::InvalidArgumentError("call must be set");
+  const auto attempt = std::chrono::duration_cast<Clock::Duration>(
+      options.warmup + options.duration + options.drain_timeout);
+  ClosedLoop loop(
+      options,
+      [&transport, call, clock, attempt](int64_t, std::function<void(const Completion&)> done) {
+        transport.Infer(0, call, clock->Now() + attempt,
+                        [done = std::move(done)](absl::StatusOr<std::vector<Tensor>> result) {
+                          if (!result.ok()) {
+                            return done({result.status(), 0, result.status().ToString()});
+                          }
+                          done({absl::OkStatus(), 200, ""});
+                        });
+      },
+      clock);
+  loop.Start();
+  loop.Wait();
+  transport.Shutdown();  // cancels stragglers; their callbacks end before this returns
   return loop.TakeResult();
 }
 

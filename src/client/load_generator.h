@@ -1,6 +1,7 @@
 // Closed-loop load generation for benchmarks: keeps a fixed number of requests
 // outstanding against one endpoint (each completion issues the next) and
-// measures throughput, status codes and per-request latency.
+// measures throughput, status codes and per-request latency, over HTTP or
+// any Transport (gRPC).
 // Thread-safety: RunClosedLoop may be called from any thread; it blocks for
 // the whole run and owns its HttpClient.
 #pragma once
@@ -9,11 +10,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "client/endpoint.h"
 #include "client/http_client.h"
+#include "client/transport.h"
 #include "common/clock.h"
 #include "common/histogram.h"
 
@@ -59,6 +62,15 @@ struct LoadResult {
 // an invalid HttpCall; Internal if the client cannot start.
 absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options,
                                          std::function<HttpCall(int64_t i)> make_call,
+                                         Clock* clock = Clock::Real());
+
+// The same closed loop over any Transport (e.g. GrpcTransport): `call`
+// (prepared by `transport`) is sent to the transport's endpoint 0 every
+// time; a success counts under status 200, a failure under 0.
+// options.endpoint and io_threads are the transport's business and ignored.
+// Shuts `transport` down at the end (stragglers complete Cancelled).
+absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options, Transport& transport,
+                                         std::shared_ptr<const PreparedCall> call,
                                          Clock* clock = Clock::Real());
 
 }  // namespace dnoscope::client

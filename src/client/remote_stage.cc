@@ -12,6 +12,11 @@ namespace dnoscope::client {
 absl::StatusOr<std::unique_ptr<RemoteModel>> ConnectRemoteStage(
     std::vector<Endpoint> endpoints, const RemoteModelOptions& options,
     const HttpTransportOptions& transport, Clock* clock) {
+  if (transport.format == WireFormat::kKserveGrpc) {
+    DNS_ASSIGN_OR_RETURN(std::unique_ptr<GrpcTransport> grpc,
+                         GrpcTransport::Create(std::move(endpoints), {}, clock));
+    return RemoteModel::Connect(std::move(grpc), options, clock);
+  }
   DNS_ASSIGN_OR_RETURN(std::unique_ptr<HttpTransport> http,
                        HttpTransport::Create(std::move(endpoints), transport, clock));
   return RemoteModel::Connect(std::move(http), options, clock);

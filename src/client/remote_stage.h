@@ -13,14 +13,16 @@
 
 #include "absl/status/statusor.h"
 #include "client/endpoint.h"
+#include "client/grpc_transport.h"
 #include "client/http_transport.h"
 #include "client/remote_model.h"
 #include "common/clock.h"
 
 namespace dnoscope::client {
 
-// An HttpTransport over `endpoints` (`transport` picks KServe binary/JSON or
-// TF Serving) under RemoteModel::Connect. Errors as HttpTransport::Create
+// A transport over `endpoints` under RemoteModel::Connect: an HttpTransport
+// (`transport.format` KServe binary/JSON or TF Serving), or a GrpcTransport
+// (default options) for kserve-grpc. Errors as the transport's Create
 // and RemoteModel::Connect: InvalidArgument for bad endpoints or options,
 // the server's error (e.g. NotFound for an unknown model), Unavailable
 // naming every endpoint's error when none answers. `clock` is not owned and

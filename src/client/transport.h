@@ -108,6 +108,13 @@ class Transport {
 // errors (InvalidArgument, NotFound, ...) and Cancelled are not.
 bool IsRetryable(const absl::Status& status);
 
+// OK for a non-empty list of valid (host, port 1..65535), distinct endpoints;
+// InvalidArgument naming the first bad one. Transports check their list with it.
+absl::Status CheckEndpoints(const std::vector<Endpoint>& endpoints);
+
+// The InvalidArgument a transport answers for an endpoint index >= `size`.
+absl::Status BadIndex(size_t endpoint, size_t size);
+
 // "a:1,b:2", for logs.
 std::string EndpointListString(const std::vector<Endpoint>& endpoints);
 

@@ -93,8 +93,10 @@ absl::StatusOr<WireFormat> ParseWireFormat(std::string_view name) {
   if (name == "kserve") return WireFormat::kKserveBinary;
   if (name == "kserve-json") return WireFormat::kKserveJson;
   if (name == "tfserving") return WireFormat::kTfServing;
+  if (name == "kserve-grpc") return WireFormat::kKserveGrpc;
   return absl::InvalidArgumentError(fmt::format(
-      "unknown protocol '{}' (expected kserve, kserve-json or tfserving)", std::string(name)));
+      "unknown protocol '{}' (expected kserve, kserve-json, tfserving or kserve-grpc)",
+      std::string(name)));
 }
 
 std::string_view WireFormatName(WireFormat format) {
@@ -103,6 +105,8 @@ std::string_view WireFormatName(WireFormat format) {
       return "kserve";
     case WireFormat::kKserveJson:
       return "kserve-json";
+    case WireFormat::kKserveGrpc:
+      return "kserve-grpc";
     case WireFormat::kTfServing:
       break;
   }

@@ -26,6 +26,9 @@ enum class WireFormat {
   kKserveBinary,  // "kserve": KServe v2 with the binary tensor extension (default)
   kKserveJson,    // "kserve-json": KServe v2, tensors as JSON
   kTfServing,     // "tfserving": TF Serving REST, columnar ("inputs"/"outputs")
+  kKserveGrpc,    // "kserve-grpc": KServe v2 over gRPC, raw tensor contents. Not an HTTP
+                  // format: GrpcTransport carries it (ConnectRemoteStage picks it) and the
+                  // functions below never see it.
 };
 
 // InvalidArgument listing the accepted names.

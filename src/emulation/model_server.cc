@@ -47,6 +47,14 @@ absl::StatusOr<std::unique_ptr<ModelServer>> ModelServer::Start(const std::strin
                       handler->Handle(std::move(request), std::move(respond));
                     }));
   s->port_ = s->http_->port();
+  if (options.grpc) {
+    serving::grpc::GrpcServerOptions grpc;
+    grpc.host = "127.0.0.1";
+    grpc.port = 0;
+    grpc.drain_timeout = options.drain_timeout;
+    DNS_ASSIGN_OR_RETURN(s->grpc_, serving::grpc::GrpcServer::Start(grpc, s->service_.get()));
+    s->grpc_port_ = s->grpc_->port();
+  }
   return s;
 }
 
@@ -55,6 +63,7 @@ ModelServer::~ModelServer() { Stop(); }
 void ModelServer::Stop() {
   std::call_once(stop_once_, [this] {
     if (http_) http_->Shutdown();
+    if (grpc_) grpc_->Shutdown();
     if (manager_) manager_->Shutdown();
   });
 }

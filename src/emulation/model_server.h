@@ -3,9 +3,9 @@
 // serve` runs, minus flags and signals: every model of a repository behind
 // the model manager, the inference service, the REST handler (KServe v2,
 // TF Serving, /metrics, the repository and statistics extensions) and an
-// HTTP server on 127.0.0.1 with a port the kernel picks. With
-// repository_poll set it follows the repository while serving, as
-// `dnoscope serve --repository-poll-s` does.
+// HTTP server on 127.0.0.1 with a port the kernel picks, and optionally the
+// KServe v2 gRPC front end. With repository_poll set it follows the
+// repository while serving, as `dnoscope serve --repository-poll-s` does.
 //
 // Thread-safety: every method is thread-safe. Stop may be called from any
 // thread but a request handler's, any number of times (e.g. by a test that
@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "client/endpoint.h"
 #include "common/clock.h"
+#include "serving/grpc/grpc_server.h"
 #include "serving/http/server.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
@@ -39,6 +40,8 @@ struct ModelServerOptions {
   Clock::Duration repository_poll{0};
   // The clock of the schedulers and the polling; not owned; null: the real one.
   Clock* clock = nullptr;
+  // Also serve KServe v2 gRPC on another port of 127.0.0.1 (grpc_endpoint()).
+  bool grpc = false;
 };
 
 class ModelServer {
@@ -56,6 +59,8 @@ class ModelServer {
   // 127.0.0.1 and the bound port; still the same after Stop (then nothing
   // listens there).
   client::Endpoint endpoint() const { return {"127.0.0.1", port_}; }
+  // The gRPC front end's 127.0.0.1 and port; port 0 unless options.grpc.
+  client::Endpoint grpc_endpoint() const { return {"127.0.0.1", grpc_port_}; }
   // The served models, e.g. for their metadata. Valid for the server's life.
   const serving::ModelManager& models() const { return *manager_; }
   // The counters of `model` summed over its versions (what GET /metrics
@@ -66,7 +71,7 @@ class ModelServer {
   serving::InferenceService& service() const { return *service_; }
   // Rescans the repository now (see ModelManager::PollOnce).
   absl::Status PollOnce() { return manager_->PollOnce(); }
-  // Stops the HTTP server (draining as the options say), then the models.
+  // Stops the HTTP and gRPC servers (draining as the options say), then the models.
   // Idempotent; concurrent callers wait for the first.
   void Stop();
 
@@ -79,7 +84,9 @@ class ModelServer {
   std::unique_ptr<serving::InferenceService> service_;
   std::unique_ptr<serving::rest::RestHandler> handler_;
   std::unique_ptr<serving::http::HttpServer> http_;
+  std::unique_ptr<serving::grpc::GrpcServer> grpc_;
   int port_ = 0;
+  int grpc_port_ = 0;
   std::once_flag stop_once_;
 };
 

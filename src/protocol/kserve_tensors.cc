@@ -58,24 +58,6 @@ absl::Status DecodeBytesSection(std::string_view section, size_t n, std::string_
   return absl::OkStatus();
 }
 
-// Parses one binary section of `count` elements into `tensor` (dtype already set).
-absl::Status DecodeBinarySection(std::string_view section, int64_t count,
-                                 std::string_view context, Tensor* tensor) {
-  const size_t n = static_cast<size_t>(count);
-  if (tensor->dtype != DataType::kBytes) {
-    const size_t size = DataTypeSize(tensor->dtype);
-    if (n > section.size() / size || n * size != section.size()) {
-      return Invalid(fmt::format(
-          "{}: binary_data_size is {} bytes but shape {} of {} needs {} elements of {} bytes",
-          context, section.size(), ShapeString(tensor->shape), DataTypeName(tensor->dtype), count,
-          size));
-    }
-    tensor->data.assign(section.begin(), section.end());
-    return absl::OkStatus();
-  }
-  return DecodeBytesSection(section, n, context, tensor);
-}
-
 // Fills tensor data from the captured JSON "data" value.
 absl::Status DecodeJsonData(const Json& data, int64_t count, std::string_view context,
                             ParsedJson* parsed, Tensor* tensor) {
@@ -177,6 +159,23 @@ absl::StatusOr<std::vector<Tensor>> DecodeTensorList(const Json& list, std::stri
         binary->size(), kind));
   }
   return tensors;
+}
+
+absl::Status DecodeBinarySection(std::string_view section, int64_t count,
+                                 std::string_view context, Tensor* tensor) {
+  const size_t n = static_cast<size_t>(count);
+  if (tensor->dtype != DataType::kBytes) {
+    const size_t size = DataTypeSize(tensor->dtype);
+    if (n > section.size() / size || n * size != section.size()) {
+      return Invalid(fmt::format(
+          "{}: binary_data_size is {} bytes but shape {} of {} needs {} elements of {} bytes",
+          context, section.size(), ShapeString(tensor->shape), DataTypeName(tensor->dtype), count,
+          size));
+    }
+    tensor->data.assign(section.begin(), section.end());
+    return absl::OkStatus();
+  }
+  return DecodeBytesSection(section, n, context, tensor);
 }
 
 size_t BinarySize(const Tensor& tensor) {

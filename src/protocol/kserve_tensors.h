@@ -29,6 +29,13 @@ absl::StatusOr<std::vector<Tensor>> DecodeTensorList(const Json& list, std::stri
                                                      ParsedJson* parsed,
                                                      std::optional<std::string_view> binary);
 
+// Fills `tensor` (dtype and shape set, `count` elements) from one binary section: the raw
+// little-endian elements, or for BYTES each element as a 4-byte little-endian length and its
+// bytes. InvalidArgument naming `context` when the section does not hold exactly `count`
+// elements. Also decodes KServe gRPC's raw_input_contents / raw_output_contents.
+absl::Status DecodeBinarySection(std::string_view section, int64_t count,
+                                 std::string_view context, Tensor* tensor);
+
 // Bytes a tensor occupies as a binary section.
 size_t BinarySize(const Tensor& tensor);
 

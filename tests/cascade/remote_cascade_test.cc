@@ -34,11 +34,12 @@ using testing::ScratchDir;
 using testing::WriteFile;
 namespace fs = std::filesystem;
 
-// A model server over `repository` in this process; when stopped it drops
-// the requests it holds, as a killed server would.
+// A model server over `repository` in this process (REST, and gRPC on a
+// second port); when stopped it drops the requests it holds, as a killed
+// server would.
 std::unique_ptr<emulation::ModelServer> StartServer(const std::string& repository) {
-  auto server =
-      emulation::ModelServer::Start(repository, {.drain_timeout = std::chrono::seconds(0)});
+  auto server = emulation::ModelServer::Start(
+      repository, {.drain_timeout = std::chrono::seconds(0), .grpc = true});
   EXPECT_TRUE(server.ok()) << server.status();
   return server.ok() ? *std::move(server) : nullptr;
 }
@@ -233,11 +234,15 @@ TEST_F(RemoteCascadeTest, RemoteRowsEqualLocalRowsForEveryProtocol) {
   auto a = StartServer(repo_);
   auto b = StartServer(repo_);
   for (client::WireFormat f : {client::WireFormat::kKserveBinary, client::WireFormat::kKserveJson,
-                               client::WireFormat::kTfServing}) {
+                               client::WireFormat::kTfServing, client::WireFormat::kKserveGrpc}) {
     SCOPED_TRACE(std::string(client::WireFormatName(f)));
     CascadeOptions options;
     options.specialized_batching.max_batch = 4;
-    Outcome out = RunRemote(config, {a->endpoint()}, {a->endpoint(), b->endpoint()}, f, options);
+    // gRPC is served on each server's second port.
+    auto at = [f](const emulation::ModelServer& s) {
+      return f == client::WireFormat::kKserveGrpc ? s.grpc_endpoint() : s.endpoint();
+    };
+    Outcome out = RunRemote(config, {at(*a)}, {at(*a), at(*b)}, f, options);
     ASSERT_TRUE(out.status.ok()) << out.status;
     EXPECT_EQ(Csv(out.rows), local);
     ASSERT_EQ(out.report.stages.size(), 2u);

@@ -53,8 +53,16 @@ class DistributedCliTest : public ::testing::Test {
   void StartServers(int n) {
     for (int i = 0; i < n; ++i) {
       servers_.push_back(std::make_unique<ServerProcess>());
-      ASSERT_TRUE(servers_.back()->Start(Repo(), {}, scratch_.File("server" + std::to_string(i))))
+      // Each server also speaks KServe v2 gRPC; its port file is written
+      // before the HTTP one that Start waits for.
+      const std::string grpc_port_file = scratch_.File("server" + std::to_string(i) + ".grpc");
+      ASSERT_TRUE(servers_.back()->Start(Repo(),
+                                         {"--grpc-port", "0", "--grpc-port-file", grpc_port_file},
+                                         scratch_.File("server" + std::to_string(i))))
           << servers_.back()->error();
+      if (!grpc_urls_.empty()) grpc_urls_.push_back(',');
+      grpc_urls_.append("grpc://127.0.0.1:");
+      grpc_urls_.append(std::to_string(std::atoi(ReadFileOrEmpty(grpc_port_file).c_str())));
     }
   }
   std::string Urls() const {
@@ -66,6 +74,8 @@ class DistributedCliTest : public ::testing::Test {
   static ScratchDir* dir_;
   ScratchDir scratch_;
   std::vector<std::unique_ptr<ServerProcess>> servers_;
+  // grpc://host:port of every server's gRPC front end.
+  std::string grpc_urls_;
 };
 ScratchDir* DistributedCliTest::dir_ = nullptr;
 
@@ -77,11 +87,12 @@ TEST_F(DistributedCliTest, RemoteReferenceGivesTheLocalCsvOverEveryProtocol) {
   ASSERT_THAT(want, HasSubstr(",reference,"));
   StartServers(2);
   WriteFile(scratch_.File("names.txt"), "car\n");
-  for (const std::string protocol : {"kserve", "kserve-json", "tfserving"}) {
+  for (const std::string protocol : {"kserve", "kserve-json", "tfserving", "kserve-grpc"}) {
     SCOPED_TRACE(protocol);
     const std::string out = scratch_.File(protocol + ".csv");
     const std::string json = scratch_.File(protocol + ".json");
-    CommandResult r = Dns(Common() + " --reference " + Urls() + " --reference-model ref" +
+    const std::string urls = protocol == "kserve-grpc" ? grpc_urls_ : Urls();
+    CommandResult r = Dns(Common() + " --reference " + urls + " --reference-model ref" +
                           " --protocol " + protocol +
                           // TF Serving JSON spells raw pixels as numbers: send PNG (b64).
                           (protocol == "tfserving" ? " --reference-payload png" : "") +
