@@ -232,7 +232,7 @@ std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optiona
   e->result.frame = frame.index;
   e->decoded = item.decoded;
   std::optional<detect::DiffDecision> decision;
-  if (diff_ && frame.sampled && !frame.corrupt) {
+  if (diff_ && frame.sampled && !frame.corrupt && !frame.dropped) {
     const Clock::TimePoint t0 = s_.clock->Now();
     video::CropAndResize(frame.image, s_.config.roi, s_.config.diff.width, s_.config.diff.height,
                          s_.options.interpolation, &diff_input_);
@@ -241,7 +241,7 @@ std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optiona
     AddSeconds(&seconds_.preprocess, SecondsBetween(t0, t1));
     AddSeconds(&seconds_.difference, SecondsBetween(t1, s_.clock->Now()));
   }
-  e->routing = policy_.RouteFrame(frame.sampled, frame.corrupt, decision);
+  e->routing = policy_.RouteFrame(frame.sampled, frame.corrupt, decision, frame.dropped);
   e->result.status = e->routing.status;
   e->result.diff_score = e->routing.diff_score;
   if (e->routing.route != Route::kModels) {
