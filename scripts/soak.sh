@@ -19,8 +19,9 @@
 # Environment: BIN (default build/release/apps/dnoscope/dnoscope), STREAMS (8),
 # DURATION_S (600), WARMUP_S (DURATION_S/5, at least 30), INTERVAL_S (5),
 # SIZE (640x360), MAX_GROWTH_PCT (5), MAX_LATENESS_MS (1000: clients that
-# cannot keep up drop frames, as live clients should), OUT (a fresh temp
-# dir; kept).
+# cannot keep up drop frames, as live clients should), MAX_MODEL_FRAMES (8:
+# frames queued for the models at most, which bounds how late a row can be
+# and how long SIGTERM takes to drain), OUT (a fresh temp dir; kept).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,6 +33,7 @@ INTERVAL_S=${INTERVAL_S:-5}
 SIZE=${SIZE:-640x360}
 MAX_GROWTH_PCT=${MAX_GROWTH_PCT:-5}
 MAX_LATENESS_MS=${MAX_LATENESS_MS:-1000}
+MAX_MODEL_FRAMES=${MAX_MODEL_FRAMES:-8}
 OUT=${OUT:-$(mktemp -d /tmp/dnoscope-soak.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -52,7 +54,7 @@ cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done;
 trap cleanup EXIT
 for i in $(seq 1 "$STREAMS"); do
   "$BIN" run --video "$video" --realtime --max-lateness-ms "$MAX_LATENESS_MS" \
-    --progress off --metrics-port 0 \
+    --max-model-frames "$MAX_MODEL_FRAMES" --progress off --metrics-port 0 \
     --out "$OUT/stream$i.csv" --events "$OUT/stream$i.events.jsonl" \
     --summary-json "$OUT/stream$i.summary.json" > "$OUT/stream$i.log" 2>&1 &
   pids+=($!)
@@ -72,8 +74,10 @@ while true; do
 done
 
 status=0
+for p in "${pids[@]}"; do
+  kill -TERM "$p" 2>/dev/null || echo "soak: pid $p had already exited"
+done
 for i in "${!pids[@]}"; do
-  kill -TERM "${pids[$i]}"
   if ! wait "${pids[$i]}"; then
     echo "soak: stream$((i + 1)) did not exit 0 on SIGTERM (log: $OUT/stream$((i + 1)).log)"
     status=1

@@ -242,6 +242,7 @@ absl::StatusOr<RunOutcome> RunCascade(const RunArgs& a, const cascade::CascadeCo
                                       live::LiveRun& live_run, const live::StreamStats& stats,
                                       OwnedStages* stages) {
   DNS_ASSIGN_OR_RETURN(cascade::CascadeOptions options, ToCascadeOptions(a));
+  if (source.info().live || a.live.realtime) options.queue_capacity = live::kLiveQueueFrames;
   DNS_ASSIGN_OR_RETURN(*stages, MakeStages(a, config));
   cascade::Stages view = stages->view();
   if (view.specialized) view.specialized = live_run.Meter("specialized", view.specialized);

@@ -62,58 +62,49 @@ std::string ClientMetrics::RenderPrometheus() const {
                static_cast<double>(snaps[i].rows_by_status[st]));
     }
   }
-  p.Family("dnoscope_stream_frames_per_second", "gauge",
-           "Rows per second per stream, averaged from its first row to its latest");
-  for (size_t i = 0; i < streams.size(); ++i) {
-    const double fps = snaps[i].row_seconds > 0 ? (snaps[i].rows - 1) / snaps[i].row_seconds : 0;
-    p.Sample("dnoscope_stream_frames_per_second", {{"stream", streams[i]->name()}}, fps);
-  }
+  using Snap = StreamStats::Snapshot;
+  auto per_stream = [&](std::string_view name, std::string_view type, std::string_view help,
+                        auto value) {
+    p.Family(name, type, help);
+    for (size_t i = 0; i < streams.size(); ++i) {
+      p.Sample(name, {{"stream", streams[i]->name()}}, static_cast<double>(value(snaps[i])));
+    }
+  };
+  per_stream("dnoscope_stream_frames_per_second", "gauge",
+             "Rows per second per stream, averaged from its first row to its latest",
+             [](const Snap& s) { return s.row_seconds > 0 ? (s.rows - 1) / s.row_seconds : 0; });
   p.Family("dnoscope_stream_lateness_seconds", "histogram",
            "How far the wall clock was behind the stream when a frame entered the cascade");
   for (const StreamStats* s : streams) {
     p.Histogram("dnoscope_stream_lateness_seconds", {{"stream", s->name()}},
                 s->lateness_histogram());
   }
-  p.Family("dnoscope_stream_lateness_last_seconds", "gauge", "Lateness of the latest frame");
-  for (size_t i = 0; i < streams.size(); ++i) {
-    p.Sample("dnoscope_stream_lateness_last_seconds", {{"stream", streams[i]->name()}},
-             snaps[i].last_lateness_s);
-  }
-  p.Family("dnoscope_stream_reconnects_total", "counter",
-           "Times a lost live stream was reopened and delivered frames again");
-  for (size_t i = 0; i < streams.size(); ++i) {
-    p.Sample("dnoscope_stream_reconnects_total", {{"stream", streams[i]->name()}},
-             static_cast<double>(snaps[i].reconnects));
-  }
-  p.Family("dnoscope_stream_gap_seconds_total", "counter",
-           "Seconds without frames between a stream's loss and its reconnection");
-  for (size_t i = 0; i < streams.size(); ++i) {
-    p.Sample("dnoscope_stream_gap_seconds_total", {{"stream", streams[i]->name()}},
-             snaps[i].gap_seconds);
-  }
-  p.Family("dnoscope_stream_events_total", "counter",
-           "Answer changes (object appeared or left) per stream");
-  for (size_t i = 0; i < streams.size(); ++i) {
-    p.Sample("dnoscope_stream_events_total", {{"stream", streams[i]->name()}},
-             static_cast<double>(snaps[i].events));
-  }
+  per_stream("dnoscope_stream_lateness_last_seconds", "gauge", "Lateness of the latest frame",
+             [](const Snap& s) { return s.last_lateness_s; });
+  per_stream("dnoscope_stream_reconnects_total", "counter",
+             "Times a lost live stream was reopened and delivered frames again",
+             [](const Snap& s) { return s.reconnects; });
+  per_stream("dnoscope_stream_gap_seconds_total", "counter",
+             "Seconds without frames between a stream's loss and its reconnection",
+             [](const Snap& s) { return s.gap_seconds; });
+  per_stream("dnoscope_stream_events_total", "counter",
+             "Answer changes (object appeared or left) per stream",
+             [](const Snap& s) { return s.events; });
 
-  p.Family("dnoscope_stage_requests_total", "counter", "Requests submitted to a model stage");
-  for (const StageEntry& s : stages) {
-    p.Sample("dnoscope_stage_requests_total", {{"stage", s.name}},
-             static_cast<double>(s.stage->requests()));
-  }
-  p.Family("dnoscope_stage_failures_total", "counter",
-           "Stage requests that failed for good (after the stage's own retries)");
-  for (const StageEntry& s : stages) {
-    p.Sample("dnoscope_stage_failures_total", {{"stage", s.name}},
-             static_cast<double>(s.stage->failures()));
-  }
-  p.Family("dnoscope_stage_in_flight", "gauge", "Stage requests submitted and not completed");
-  for (const StageEntry& s : stages) {
-    p.Sample("dnoscope_stage_in_flight", {{"stage", s.name}},
-             static_cast<double>(s.stage->in_flight()));
-  }
+  auto per_stage = [&](std::string_view name, std::string_view type, std::string_view help,
+                       auto value) {
+    p.Family(name, type, help);
+    for (const StageEntry& s : stages) {
+      p.Sample(name, {{"stage", s.name}}, static_cast<double>(value(*s.stage)));
+    }
+  };
+  per_stage("dnoscope_stage_requests_total", "counter", "Requests submitted to a model stage",
+            [](const MeteredStage& s) { return s.requests(); });
+  per_stage("dnoscope_stage_failures_total", "counter",
+            "Stage requests that failed for good (after the stage's own retries)",
+            [](const MeteredStage& s) { return s.failures(); });
+  per_stage("dnoscope_stage_in_flight", "gauge", "Stage requests submitted and not completed",
+            [](const MeteredStage& s) { return s.in_flight(); });
   p.Family("dnoscope_stage_request_duration_seconds", "histogram",
            "Submit-to-answer time of successful stage requests (retries included)");
   for (const StageEntry& s : stages) {

@@ -26,6 +26,13 @@
 
 namespace dnoscope::live {
 
+// Decoded frames a live (or paced) run buffers before the cascade admits
+// them (CascadeOptions::queue_capacity). Lateness and the drop decision are
+// taken when a frame is read, so a short queue keeps frames from growing
+// late after that while they wait; the decoder still runs ahead of the
+// edge by this much.
+inline constexpr size_t kLiveQueueFrames = 2;
+
 struct LiveRunOptions {
   bool realtime = false;
   // > 0: drop frames later than this many milliseconds.
