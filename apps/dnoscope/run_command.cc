@@ -2,7 +2,9 @@
 // process (a worker thread per stage, the embedded default) or, when its
 // --specialized/--reference value is a list of http:// URLs, on model
 // servers (load-balanced); decoding and the difference detector always run
-// here. Both kinds of stage go through the same engine and policy.
+// here. Both kinds of stage go through the same engine and policy. Live
+// semantics (pacing, lateness, drops, reconnects, SIGINT/SIGTERM), events
+// and client metrics come from live::LiveRun (src/live).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -15,6 +17,8 @@
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "common_options.h"
+#include "live/live_run.h"
+#include "live_options.h"
 
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -220,14 +224,21 @@ struct RunOutcome {
   cascade::RunReport report;
 };
 
-// Runs the cascade over `source` with the stages the arguments name.
+// Runs the cascade over `source` with the stages the arguments name, made
+// into `*stages` (metered for the client metrics of `live_run`).
 absl::StatusOr<RunOutcome> RunCascade(const RunArgs& a, const cascade::CascadeConfig& config,
                                       video::FrameSource& source,
                                       const cascade::ResultCallback& on_result,
-                                      std::optional<ProgressReporter>& progress) {
+                                      std::optional<ProgressReporter>& progress,
+                                      live::LiveRun& live_run, const live::StreamStats& stats,
+                                      OwnedStages* stages) {
   DNS_ASSIGN_OR_RETURN(cascade::CascadeOptions options, ToCascadeOptions(a));
-  DNS_ASSIGN_OR_RETURN(OwnedStages stages, MakeStages(a, config));
-  DNS_ASSIGN_OR_RETURN(auto cascade, cascade::Cascade::Create(config, options, stages.view()));
+  if (source.info().live || a.live.realtime) options.queue_capacity = live::kLiveQueueFrames;
+  DNS_ASSIGN_OR_RETURN(*stages, MakeStages(a, config));
+  cascade::Stages view = stages->view();
+  if (view.specialized) view.specialized = live_run.Meter("specialized", view.specialized);
+  view.reference = live_run.Meter("reference", view.reference);
+  DNS_ASSIGN_OR_RETURN(auto cascade, cascade::Cascade::Create(config, options, view));
   // The in-flight figures take the stages' locks: refresh them a few times a second.
   std::string in_flight;
   Clock::TimePoint next_refresh{};
@@ -238,7 +249,8 @@ absl::StatusOr<RunOutcome> RunCascade(const RunArgs& a, const cascade::CascadeCo
       in_flight = cascade->InFlightLine();
       next_refresh = now + std::chrono::milliseconds(250);
     }
-    progress->Update(s.frames, cascade::StatusShareLine(s) + " | in flight " + in_flight);
+    progress->Update(s.frames, cascade::StatusShareLine(s) + " | in flight " + in_flight +
+                                   live::LiveProgressText(stats.snapshot()));
   };
   RunOutcome outcome{cascade->Run(source, on_result, on_progress), {}};
   outcome.report = cascade->report();
@@ -250,6 +262,13 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   if (a.video.video.empty()) {
     return absl::InvalidArgumentError("give --video (one stream) or --streams (a streams file)");
   }
+  // Declared first so that they outlive the metrics server, which reads them.
+  OwnedStages stages;
+  // First: blocks SIGINT/SIGTERM before any thread starts.
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<live::LiveRun> live_run, live::LiveRun::Start(a.live));
+  if (a.out == "-" && a.live.events == "-") {
+    return absl::InvalidArgumentError("--out - and --events - would both write to stdout");
+  }
   cascade::CascadeConfig config;
   if (!a.config_path.empty()) {
     DNS_ASSIGN_OR_RETURN(config, cascade::ReadCascadeConfig(a.config_path));
@@ -257,7 +276,11 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   DNS_RETURN_IF_ERROR(ResolveRunConfig(app, a, &config));
   DNS_ASSIGN_OR_RETURN(video::FrameSourceOptions source_options, ToFrameSourceOptions(a.video));
   source_options.skip = config.skip;
-  DNS_ASSIGN_OR_RETURN(auto source, video::OpenFrameSource(source_options));
+  DNS_ASSIGN_OR_RETURN(auto opened, video::OpenFrameSource(source_options));
+  const std::string stream = opened->info().uri;
+  live::StreamStats* stats = live_run->AddStream(stream);
+  DNS_ASSIGN_OR_RETURN(auto source,
+                       live_run->WrapSource(std::move(opened), source_options, stats));
 
   std::unique_ptr<labels::PredictionCsvWriter> writer;
   if (!a.out.empty()) {
@@ -270,10 +293,14 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
       config.specialized_enabled() ? ", specialized '" + config.specialized.model + "'" : "");
   std::optional<ProgressReporter> progress =
       MakeFrameProgress(a.progress, info, source_options.range);
+  std::unique_ptr<live::LiveRows> rows = live_run->MakeRows(stream, info.fps, stats);
   auto on_result = [&](const labels::FrameResult& r) {
-    return writer ? writer->Write(r) : absl::OkStatus();
+    if (writer) DNS_RETURN_IF_ERROR(writer->Write(r));
+    rows->OnRow(r);
+    return absl::OkStatus();
   };
-  absl::StatusOr<RunOutcome> ran = RunCascade(a, config, *source, on_result, progress);
+  absl::StatusOr<RunOutcome> ran =
+      RunCascade(a, config, *source, on_result, progress, *live_run, *stats, &stages);
   if (!ran.ok()) {
     if (writer) (void)writer->Close();
     return ran.status();
@@ -281,6 +308,11 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   RunOutcome& outcome = *ran;
   progress.reset();
   if (writer) DNS_RETURN_IF_ERROR(writer->Close());
+  live_run->Finish();
+  const live::StreamStats::Snapshot live_figures = stats->snapshot();
+  if (live_run->stop()->stopped()) {
+    spdlog::info("run stopped by signal: {} rows written", live_figures.rows);
+  }
   absl::StatusOr<cascade::CascadeSummary>& summary = outcome.summary;
   if (!summary.ok()) {
     std::fputs(cascade::ReportToTable(outcome.report).c_str(), stderr);
@@ -295,11 +327,13 @@ absl::Status ExecuteRun(CLI::App* app, const RunArgs& a) {
   }
   std::FILE* table_out = a.out == "-" ? stderr : stdout;
   std::fputs(cascade::SummaryToTable(*summary, info).c_str(), table_out);
+  std::fputs(live::LiveSummaryTable(live_figures).c_str(), table_out);
   std::fputs(cascade::ReportToTable(outcome.report).c_str(), table_out);
   if (!a.summary_json.empty()) {
     nlohmann::json j = nlohmann::json::parse(cascade::SummaryToJson(*summary, info));
     // "distributed" for compatibility: local stages report here too.
     j["distributed"] = nlohmann::json::parse(cascade::ReportToJson(outcome.report));
+    j["live"] = nlohmann::json::parse(live::LiveSummaryJson(live_figures));
     std::ofstream json(a.summary_json);
     json << j.dump(2) << "\n";
     if (!json) return absl::PermissionDeniedError(fmt::format("cannot write '{}'", a.summary_json));
@@ -412,6 +446,7 @@ Command AddRunCommand(CLI::App& root) {
   AddDistributedOptions(sub, args.get());
   AddAuditOptions(sub, args.get());
   AddStreamsOptions(sub, args.get());
+  AddLiveOptions(sub, &args->live);
   return {sub, [sub, args] { return ExecuteRun(sub, *args); }};
 }
 

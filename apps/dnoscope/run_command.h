@@ -12,6 +12,7 @@
 #include "cascade/cascade.h"
 #include "cascade/cascade_config.h"
 #include "common_options.h"
+#include "live/live_run.h"
 #include "models/model_stage.h"
 
 namespace dnoscope::app {
@@ -46,6 +47,8 @@ struct RunArgs {
   uint64_t audit_seed = 1;
   double audit_level = 0.95;
   int max_audit_frames = 16;
+  // Live semantics, events and client metrics (live/live_run.h).
+  live::LiveRunOptions live;
   // Many streams (run_streams.cc): the streams file, and the merging of
   // specialized requests across streams.
   std::string streams;

@@ -154,7 +154,7 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
   std::unique_ptr<Entry> Admit(DecodedFrame& item, std::optional<SpecItem>* spec);
   void Enter(std::unique_ptr<Entry> entry);
   void AddToBatch(ClientBatcher<SpecItem>& batcher, SpecItem item);
-  bool WaitForRoom(ClientBatcher<SpecItem>& batcher);
+  bool WaitForRoom(ClientBatcher<SpecItem>& batcher, bool may_need_models);
   void SubmitSpecialized(std::vector<SpecItem> batch);
   void OnSpecialized(const std::vector<Entry*>& entries, Clock::TimePoint t0,
                      absl::StatusOr<std::vector<Tensor>> result);
@@ -257,8 +257,12 @@ absl::Status Cascade::RunState::EdgeLoop(BoundedQueue<DecodedFrame>& queue) {
       item = queue.Pop();
     }
     if (!item) break;
-    // Room in the window (and in the model stages) before taking a frame in.
-    if (!WaitForRoom(batcher)) break;
+    // Room in the window (and in the model stages, unless the frame cannot
+    // go there: not sampled, undecodable or dropped) before taking it in. A
+    // live run that drops frames to keep up thus passes them on while the
+    // models are busy.
+    const video::Frame& f = item->frame;
+    if (!WaitForRoom(batcher, f.sampled && !f.corrupt && !f.dropped)) break;
     std::optional<SpecItem> spec;
     Enter(Admit(*item, &spec));
     if (spec) AddToBatch(batcher, std::move(*spec));
@@ -274,7 +278,7 @@ std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optiona
   e->result.frame = frame.index;
   e->decoded = item.decoded;
   std::optional<detect::DiffDecision> decision;
-  if (diff_ && frame.sampled && !frame.corrupt) {
+  if (diff_ && frame.sampled && !frame.corrupt && !frame.dropped) {
     const Clock::TimePoint t0 = s_.clock->Now();
     video::CropAndResize(frame.image, s_.config.roi, s_.config.diff.width, s_.config.diff.height,
                          s_.options.interpolation, &diff_input_);
@@ -283,7 +287,7 @@ std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optiona
     AddSeconds(&seconds_.preprocess, SecondsBetween(t0, t1));
     AddSeconds(&seconds_.difference, SecondsBetween(t1, s_.clock->Now()));
   }
-  e->routing = policy_.RouteFrame(frame.sampled, frame.corrupt, decision);
+  e->routing = policy_.RouteFrame(frame.sampled, frame.corrupt, decision, frame.dropped);
   e->result.status = e->routing.status;
   e->result.diff_score = e->routing.diff_score;
   if (e->routing.route != Route::kModels) {
@@ -344,14 +348,14 @@ void Cascade::RunState::AddToBatch(ClientBatcher<SpecItem>& batcher, SpecItem it
   // EdgeLoop sends the batch once the queue runs dry.
 }
 
-// Blocks until the window and the model stages have room; false when the
-// run was aborted. Sends a partial batch first: its frames may be what the
-// emitter is waiting for.
-bool Cascade::RunState::WaitForRoom(ClientBatcher<SpecItem>& batcher) {
+// Blocks until the window (and, when `may_need_models`, the model stages)
+// have room; false when the run was aborted. Sends a partial batch first:
+// its frames may be what the emitter is waiting for.
+bool Cascade::RunState::WaitForRoom(ClientBatcher<SpecItem>& batcher, bool may_need_models) {
   auto has_room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return aborted_ || (static_cast<int>(window_.size()) < s_.options.max_window_frames &&
-                        model_frames_ < s_.options.max_model_frames &&
-                        audits_pending_ < s_.options.audit.max_pending);
+                        (!may_need_models || (model_frames_ < s_.options.max_model_frames &&
+                                              audits_pending_ < s_.options.audit.max_pending)));
   };
   {
     MutexLock lock(&mu_);

@@ -34,12 +34,15 @@ CascadePolicy::CascadePolicy(PolicyOptions options) : options_(std::move(options
 }
 
 Routing CascadePolicy::RouteFrame(bool sampled, bool corrupt,
-                                  const std::optional<detect::DiffDecision>& diff) {
+                                  const std::optional<detect::DiffDecision>& diff,
+                                  bool dropped) {
   Routing r;
   r.diff_score = std::numeric_limits<float>::quiet_NaN();
-  if (!sampled || corrupt) {
+  if (!sampled || corrupt || dropped) {
     r.route = Route::kInherit;
-    r.status = corrupt ? FrameStatus::kCorrupt : FrameStatus::kSkipped;
+    r.status = dropped   ? FrameStatus::kDropped
+               : corrupt ? FrameStatus::kCorrupt
+                         : FrameStatus::kSkipped;
     return r;
   }
   if (diff) {

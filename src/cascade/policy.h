@@ -3,8 +3,8 @@
 // many) and the optimizer's simulation over precomputed scores — so that a
 // grep for the threshold comparisons finds them here and nowhere else:
 //
-//  - routing: a frame not sampled or undecodable inherits the previous
-//    row's label; a frame the difference detector finds unchanged reuses
+//  - routing: a frame not sampled, undecodable or dropped (a live run
+//    falling behind, --max-lateness-ms) inherits the previous row's label; a frame the difference detector finds unchanged reuses
 //    the label of the frame it names (its anchor, a frame N back, or the
 //    empty background: absent); any other frame goes to the models;
 //  - the specialized verdict: confidence >= c_high present, <= c_low
@@ -41,14 +41,14 @@ namespace dnoscope::cascade {
 
 // How a frame gets its label, decided when it enters the cascade.
 enum class Route : uint8_t {
-  kInherit,  // not sampled or undecodable: the previous row's label
+  kInherit,  // not sampled, undecodable or dropped: the previous row's label
   kReuse,    // unchanged per the difference detector: reuse_frame's label
   kModels,   // the specialized and/or reference stage decide
 };
 
 struct Routing {
   Route route = Route::kModels;
-  // The row's status: kSkipped, kCorrupt or kDiffReused; for kModels,
+  // The row's status: kSkipped, kCorrupt, kDropped or kDiffReused; for kModels,
   // provisional until a model decides.
   labels::FrameStatus status = labels::FrameStatus::kReference;
   // kReuse: the frame whose label is reused; -1 for the empty background.
@@ -98,9 +98,12 @@ class CascadePolicy {
   // ---- decisions (const; any thread) ----
 
   // `diff` is the difference detector's decision when it ran on the frame
-  // (sampled, decodable, detector enabled).
+  // (sampled, decodable, not dropped, detector enabled). A dropped frame was
+  // never looked at: it inherits the previous row's label (as a skipped
+  // frame does), so a drop neither invents nor hides an answer change.
   static Routing RouteFrame(bool sampled, bool corrupt,
-                            const std::optional<detect::DiffDecision>& diff);
+                            const std::optional<detect::DiffDecision>& diff,
+                            bool dropped = false);
 
   // Records `confidence` in `r`; when certain, sets the row's status
   // (kSpecialized) and label and returns false; true when the reference

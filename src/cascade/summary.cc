@@ -15,7 +15,7 @@ double Share(const CascadeSummary& s, FrameStatus status) {
 
 constexpr FrameStatus kAllStatuses[] = {FrameStatus::kSkipped, FrameStatus::kDiffReused,
                                         FrameStatus::kSpecialized, FrameStatus::kReference,
-                                        FrameStatus::kCorrupt};
+                                        FrameStatus::kCorrupt, FrameStatus::kDropped};
 
 nlohmann::json LatencyJson(const LatencySummary& l) {
   return {{"count", l.count}, {"p50_ms", l.p50_ms}, {"p90_ms", l.p90_ms},
@@ -91,7 +91,7 @@ std::string SummaryToTable(const CascadeSummary& s, const video::VideoInfo& vide
                      s.positive_frames, s.frames ? 100.0 * s.positive_frames / s.frames : 0.0);
   for (FrameStatus st : kAllStatuses) {
     const int64_t n = s.status_counts[static_cast<int>(st)];
-    if (n == 0 && st == FrameStatus::kCorrupt) continue;
+    if (n == 0 && (st == FrameStatus::kCorrupt || st == FrameStatus::kDropped)) continue;
     out += fmt::format("  {:<12} {:>8}  {:5.1f}%\n", labels::FrameStatusName(st), n,
                        100.0 * Share(s, st));
   }

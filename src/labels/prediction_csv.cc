@@ -14,7 +14,7 @@ namespace {
 constexpr size_t kPredictionFields = 6;
 
 constexpr std::array<std::string_view, kNumFrameStatuses> kStatusNames = {
-    "skipped", "diff_reused", "specialized", "reference", "corrupt"};
+    "skipped", "diff_reused", "specialized", "reference", "corrupt", "dropped"};
 
 std::string FormatOptionalFloat(float value) {
   return std::isnan(value) ? std::string() : internal::FormatFloat(value);

@@ -1,8 +1,8 @@
 // The cascade's per-frame output CSV:
 //   frame,label,status,diff_score,specialized_confidence,reference_confidence
 // one row per frame in frame order; label is 0/1; status is one of
-// skipped, diff_reused, specialized, reference, corrupt; scores a stage did
-// not compute are empty.
+// skipped, diff_reused, specialized, reference, corrupt, dropped; scores a
+// stage did not compute are empty.
 //
 // Thread-safety: free functions are thread-safe; PredictionCsvWriter is not.
 #pragma once
@@ -26,8 +26,10 @@ enum class FrameStatus {
   kSpecialized,  // specialized model was certain (c <= c_low or c >= c_high)
   kReference,    // reference detector decided
   kCorrupt,      // undecodable frame: copies the previous frame's label
+  kDropped,      // live input: dropped unseen to keep up (--max-lateness-ms); copies the
+                 // previous frame's label, like a skipped frame
 };
-inline constexpr int kNumFrameStatuses = 5;
+inline constexpr int kNumFrameStatuses = 6;
 
 std::string_view FrameStatusName(FrameStatus status);
 absl::StatusOr<FrameStatus> ParseFrameStatus(std::string_view name);

@@ -151,6 +151,9 @@ FrameShares CountShares(const std::vector<labels::FrameResult>& results) {
       case FrameStatus::kCorrupt:
         ++s.corrupt;
         break;
+      case FrameStatus::kDropped:  // live runs only; never in a labelled training video
+        ++s.skipped;
+        break;
       case FrameStatus::kDiffReused:
         ++s.diff_reused;
         break;

@@ -43,6 +43,9 @@ struct Frame {
   bool sampled = true;
   // True when the frame could not be decoded; `image` is then empty.
   bool corrupt = false;
+  // True when a live source dropped the frame to keep up (live/live_source.h,
+  // --max-lateness-ms); `image` is then empty and no model sees the frame.
+  bool dropped = false;
   // Full-resolution BGR uint8 image; empty unless sampled && !corrupt.
   cv::Mat image;
 };

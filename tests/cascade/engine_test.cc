@@ -574,6 +574,43 @@ TEST(EngineTest, WindowBoundAlsoHoldsForReusedFrames) {
   for (const FrameResult& r : rows) EXPECT_EQ(r.label, rows[0].label);
 }
 
+TEST(EngineTest, DroppedFramesPassWhileTheModelStagesAreFull) {
+  Scene scene = MakeScene(40, 5);
+  for (size_t i = 1; i < scene.frames.size(); ++i) {  // a live source fell behind
+    scene.frames[i].dropped = true;
+    scene.frames[i].image.release();
+  }
+  CascadeConfig config = SceneConfig();
+  CascadeOptions options;
+  options.queue_capacity = 2;
+  options.max_model_frames = 1;
+  GatedStage gate(Detector(scene));
+  auto cascade = Cascade::Create(config, options, {nullptr, &gate});
+  ASSERT_TRUE(cascade.ok()) << cascade.status();
+  CountingSource source(scene);
+  std::vector<FrameResult> rows;
+  std::thread run([&] {
+    auto summary = (*cascade)->Run(source, [&](const FrameResult& r) {
+      rows.push_back(r);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(summary.ok()) << summary.status();
+  });
+  // Frame 0 fills the model stages; the dropped frames need no model and are
+  // all taken in (40 frames and the end) while the stage still holds it.
+  gate.WaitHeld(1);
+  source.WaitPulled(41);
+  EXPECT_EQ(gate.held(), 1u);
+  gate.Open();
+  run.join();
+  ASSERT_EQ(rows.size(), 40u);
+  EXPECT_EQ(rows[0].status, FrameStatus::kReference);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].status, FrameStatus::kDropped);
+    EXPECT_EQ(rows[i].label, rows[0].label);  // the last label carries over
+  }
+}
+
 TEST(EngineTest, CreateRejectsInconsistentStagesAndOptions) {
   Scene scene = MakeScene(2, 1);
   CascadeConfig config = SceneConfig();

@@ -120,6 +120,21 @@ absl::Status Complete(CascadePolicy& policy, int64_t frame, const Routing& routi
   return s;
 }
 
+TEST(CascadePolicyTest, ADroppedFrameInheritsTheLastLabelWhateverElseHolds) {
+  // A live run dropped the frame unseen: even a changed difference score
+  // (the detector never runs on it in the engine) does not send it to a model.
+  Routing dropped = CascadePolicy::RouteFrame(true, false, Changed(9), /*dropped=*/true);
+  EXPECT_EQ(dropped.route, Route::kInherit);
+  EXPECT_EQ(dropped.status, FrameStatus::kDropped);
+  CascadePolicy policy({});
+  FrameResult r;
+  ASSERT_TRUE(Complete(policy, 0, CascadePolicy::RouteFrame(true, false, Changed(9)), true).ok());
+  ASSERT_TRUE(Complete(policy, 1, dropped, false, &r).ok());
+  EXPECT_TRUE(r.label);
+  EXPECT_EQ(r.status, FrameStatus::kDropped);
+  EXPECT_EQ(policy.counts().status_counts[static_cast<int>(FrameStatus::kDropped)], 1);
+}
+
 TEST(CascadePolicyTest, ReuseAndInheritanceReadTheLabelMemory) {
   CascadePolicy policy({});
   FrameResult r;
