@@ -10,7 +10,10 @@
 #include <cstdio>
 #include <fstream>
 
+#include <map>
+
 #include "cascade/summary.h"
+#include "live/live_run.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
@@ -26,6 +29,22 @@ namespace {
 
 using streams::StreamEntry;
 using streams::StreamPlan;
+
+// A stream's CSV, with the live figures and events fed from every row.
+class LiveCsvSink : public streams::RowSink {
+ public:
+  LiveCsvSink(std::unique_ptr<streams::RowSink> csv, std::unique_ptr<live::LiveRows> rows)
+      : csv_(std::move(csv)), rows_(std::move(rows)) {}
+  absl::Status Write(const labels::FrameResult& row) override {
+    rows_->OnRow(row);
+    return csv_->Write(row);
+  }
+  absl::Status Close() override { return csv_->Close(); }
+
+ private:
+  std::unique_ptr<streams::RowSink> csv_;
+  std::unique_ptr<live::LiveRows> rows_;
+};
 
 // Options that name one stream's input or output: per entry in a streams file.
 constexpr const char* kPerStreamFlags[] = {"--video",  "--out",  "--roi",
@@ -112,9 +131,18 @@ absl::StatusOr<OwnedStages> MakeSharedStages(const RunArgs& a, const cascade::Ca
   return stages;
 }
 
+// The summary JSON, each stream with its live figures ("live", as a
+// single-stream run's) by name.
 absl::Status WriteSummaryJson(const std::string& path, const streams::MultiStreamSummary& summary,
-                              const models::BatchingStage* batching) {
+                              const models::BatchingStage* batching,
+                              const std::map<std::string, std::string>& live_json) {
   nlohmann::json j = nlohmann::json::parse(streams::MultiStreamSummaryToJson(summary));
+  if (j.contains("streams")) {
+    for (nlohmann::json& stream : j["streams"]) {
+      auto it = live_json.find(stream.value("name", ""));
+      if (it != live_json.end()) stream["live"] = nlohmann::json::parse(it->second);
+    }
+  }
   if (batching) {
     const models::BatchingFigures f = batching->figures();
     j["aggregate"]["specialized_batching"] = {{"requests", f.requests},
@@ -146,6 +174,11 @@ absl::Status ExecuteStreams(CLI::App* app, const RunArgs& a) {
                       flag));
     }
   }
+  // Declared first so that they outlive the metrics server, which reads them.
+  OwnedStages stages;
+  // Before any thread starts: blocks SIGINT/SIGTERM (they end every stream
+  // cleanly, all rows written).
+  DNS_ASSIGN_OR_RETURN(std::unique_ptr<live::LiveRun> live_run, live::LiveRun::Start(a.live));
   DNS_ASSIGN_OR_RETURN(std::vector<StreamEntry> entries, streams::LoadStreamList(a.streams));
   if (a.stream_index >= 0) {
     if (static_cast<size_t>(a.stream_index) >= entries.size()) {
@@ -164,9 +197,41 @@ absl::Status ExecuteStreams(CLI::App* app, const RunArgs& a) {
   DNS_ASSIGN_OR_RETURN(size_t stage_plan, CheckSharedModels(a, plans, entries));
   DNS_ASSIGN_OR_RETURN(cascade::CascadeOptions options, ToCascadeOptions(a));
   models::BatchingStage* batching = nullptr;
-  DNS_ASSIGN_OR_RETURN(OwnedStages stages,
-                       MakeSharedStages(a, plans[stage_plan].config, &batching));
-  DNS_ASSIGN_OR_RETURN(auto run, streams::MultiStreamRun::Create(plans, stages.view(), options));
+  DNS_ASSIGN_OR_RETURN(stages, MakeSharedStages(a, plans[stage_plan].config, &batching));
+  cascade::Stages view = stages.view();
+  if (view.specialized) view.specialized = live_run->Meter("specialized", view.specialized);
+  view.reference = live_run->Meter("reference", view.reference);
+  // Each stream's source through the live stack (pacing, lateness, drops,
+  // reconnects, stop on a signal) and its rows through the live figures and
+  // events; both opened for every stream before any starts.
+  std::map<std::string, live::StreamStats*> stats;
+  std::map<std::string, double> fps;
+  bool any_live = a.live.realtime;
+  for (const StreamPlan& plan : plans) any_live |= plan.source.uri.find("://") != std::string::npos;
+  streams::StreamIo io;
+  io.open_source = [&](const StreamPlan& plan)
+      -> absl::StatusOr<std::unique_ptr<video::FrameSource>> {
+    DNS_ASSIGN_OR_RETURN(std::unique_ptr<video::FrameSource> opened,
+                         video::OpenFrameSource(plan.source));
+    live::StreamStats* s = live_run->AddStream(plan.name);
+    stats[plan.name] = s;
+    fps[plan.name] = opened->info().fps;
+    DNS_ASSIGN_OR_RETURN(std::unique_ptr<live::LiveSource> wrapped,
+                         live_run->WrapSource(std::move(opened), plan.source, s));
+    return std::unique_ptr<video::FrameSource>(std::move(wrapped));
+  };
+  const bool audit_column = options.audit.rate > 0;
+  io.open_sink = [&](const StreamPlan& plan) -> absl::StatusOr<std::unique_ptr<streams::RowSink>> {
+    DNS_ASSIGN_OR_RETURN(std::unique_ptr<streams::RowSink> csv,
+                         streams::OpenCsvSink(plan.out, audit_column));
+    live::StreamStats* s = stats.at(plan.name);
+    // The source was opened first (StreamIo's order); its frame rate times events.
+    return std::unique_ptr<streams::RowSink>(
+        new LiveCsvSink(std::move(csv), live_run->MakeRows(plan.name, fps.at(plan.name), s)));
+  };
+  if (any_live) options.queue_capacity = live::kLiveQueueFrames;
+  DNS_ASSIGN_OR_RETURN(auto run,
+                       streams::MultiStreamRun::Create(plans, view, options, std::move(io)));
   spdlog::info("run: {} streams from '{}'", plans.size(), a.streams);
   std::optional<ProgressReporter> progress = MakeStreamsProgress(a.progress);
   streams::MultiStreamSummary summary = run->Run([&] {
@@ -174,17 +239,33 @@ absl::Status ExecuteStreams(CLI::App* app, const RunArgs& a) {
     const std::vector<streams::StreamStatus> statuses = run->Statuses();
     int64_t frames = 0;
     for (const streams::StreamStatus& s : statuses) frames += s.frames;
-    progress->Update(frames, streams::ProgressLine(statuses));
+    std::string line = streams::ProgressLine(statuses);
+    if (any_live) {
+      for (const auto& [name, s] : stats) {
+        line += fmt::format(" | {}:{}", name, live::LiveProgressText(s->snapshot()));
+      }
+    }
+    progress->Update(frames, line);
   });
   progress.reset();
+  live_run->Finish();
+  if (live_run->stop()->stopped()) spdlog::info("run stopped by signal: every stream's rows written");
   std::fputs(streams::MultiStreamSummaryToTable(summary).c_str(), stdout);
+  for (const auto& [name, s] : stats) {
+    const std::string table = live::LiveSummaryTable(s->snapshot());
+    if (!table.empty()) std::fprintf(stdout, "stream '%s':\n%s", name.c_str(), table.c_str());
+  }
   if (batching) {
     const models::BatchingFigures f = batching->figures();
     std::fprintf(stdout, "specialized requests merged across streams: %lld -> %lld (%.2f frames each)\n",
                  static_cast<long long>(f.requests), static_cast<long long>(f.batches),
                  f.MeanBatchRows());
   }
-  if (!a.summary_json.empty()) DNS_RETURN_IF_ERROR(WriteSummaryJson(a.summary_json, summary, batching));
+  if (!a.summary_json.empty()) {
+    std::map<std::string, std::string> live_json;
+    for (const auto& [name, s] : stats) live_json[name] = live::LiveSummaryJson(s->snapshot());
+    DNS_RETURN_IF_ERROR(WriteSummaryJson(a.summary_json, summary, batching, live_json));
+  }
   if (summary.failed_streams > 0) {
     for (const streams::StreamOutcome& o : summary.streams) {
       if (o.status.ok()) continue;
