@@ -131,10 +131,21 @@ void GrpcTransport::Launch(Clock::TimePoint deadline, const StartFn& start,
       result = absl::DeadlineExceededError("the gRPC call's deadline passed");
     } else if (status.error_code() == ::grpc::StatusCode::DEADLINE_EXCEEDED) {
       result = absl::DeadlineExceededError(fmt::format("gRPC: {}", status.error_message()));
+    } else if (status.error_code() == ::grpc::StatusCode::CANCELLED && !IsShutDown()) {
+      // Neither this call's deadline nor Shutdown cancelled it: the server
+      // did (it is shutting down) or the connection went away. Retryable,
+      // unlike a Cancelled the client asked for.
+      result = absl::UnavailableError(
+          fmt::format("gRPC call cancelled by the server: {}", status.error_message()));
     }
     call->finish(std::move(result));
     Forget(call);
   });
+}
+
+bool GrpcTransport::IsShutDown() const {
+  MutexLock lock(&mu_);
+  return shut_down_;
 }
 
 void GrpcTransport::Forget(const std::shared_ptr<Call>& call) {

@@ -79,6 +79,8 @@ class GrpcTransport final : public Transport {
   // after Shutdown) exactly once, before Shutdown can return.
   void Launch(Clock::TimePoint deadline, const StartFn& start,
               std::function<void(absl::Status)> finish);
+  // Shutdown has begun.
+  bool IsShutDown() const;
   // Unregisters a call whose `finish` returned.
   void Forget(const std::shared_ptr<Call>& call);
 
@@ -87,7 +89,7 @@ class GrpcTransport final : public Transport {
   Clock* const clock_;
   DeadlineTimer timer_;
 
-  Mutex mu_;
+  mutable Mutex mu_;
   CondVar idle_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   std::set<std::shared_ptr<Call>> calls_ ABSL_GUARDED_BY(mu_);

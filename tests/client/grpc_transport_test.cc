@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "client/http_transport.h"
@@ -190,9 +191,15 @@ TEST(GrpcTransportTest, ServerKilledMidRunLosesNoRequest) {
   constexpr int kRequests = 1000;
   std::atomic<int> ok{0}, done{0};
   std::promise<void> all, some;
+  std::mutex errors_mu;
+  std::vector<std::string> errors;
   for (int i = 0; i < kRequests; ++i) {
     (*model)->InferAsync({.inputs = {Row(static_cast<float>(i))}}, [&, i](Result r) {
       if (r.ok() && (*r)[0].Values<float>()[0] == static_cast<float>(i)) ++ok;
+      if (!r.ok()) {
+        std::lock_guard<std::mutex> lock(errors_mu);
+        errors.push_back(r.status().ToString());
+      }
       const int n = ++done;
       if (n == 200) some.set_value();
       if (n == kRequests) all.set_value();
@@ -201,7 +208,7 @@ TEST(GrpcTransportTest, ServerKilledMidRunLosesNoRequest) {
   some.get_future().wait();
   b.Stop();
   ASSERT_EQ(all.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
-  EXPECT_EQ(ok.load(), kRequests);
+  EXPECT_EQ(ok.load(), kRequests) << (errors.empty() ? "" : "first error: " + errors[0]);
   EXPECT_EQ((*model)->failed_requests(), 0);
 }
 
