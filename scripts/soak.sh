@@ -1,17 +1,14 @@
 #!/usr/bin/env bash
-# Soak test of live-paced runs (not part of the default test run): STREAMS
-# `dnoscope run --realtime` clients, each pacing the same synthetic 10 fps
-# video at its frame rate for DURATION_S seconds with events, lateness and
-# /metrics on, while this script samples every client's resident memory
-# (VmRSS) every INTERVAL_S seconds. After the warm-up (WARMUP_S), a client's
-# RSS must grow by less than MAX_GROWTH_PCT percent: the mean of its last 3
-# samples against the mean of its first 3 samples after the warm-up. At the
-# end every client gets SIGTERM and must exit 0 with one row per frame it
-# read. Exit status 1 when any check fails.
-#
-# One process per stream: `dnoscope run --streams` (all streams in one
-# process) does not exist on this branch; with it, run one process instead
-# and sample that.
+# Soak test of live-paced runs (not part of the default test run): one
+# `dnoscope run --streams --realtime` client with STREAMS streams, each
+# pacing a synthetic 10 fps video at its frame rate for DURATION_S seconds
+# over shared stages, with events, lateness and /metrics on, while this
+# script samples the client's resident memory (VmRSS) every INTERVAL_S
+# seconds. After the warm-up (WARMUP_S), its RSS must grow by less than
+# MAX_GROWTH_PCT percent: the mean of the last 3 samples against the mean of
+# the first 3 after the warm-up. At the end the client gets SIGTERM and must
+# exit 0 with one row per frame read on every stream. Exit status 1 when any
+# check fails.
 #
 #   scripts/soak.sh                         # 8 streams, 10 minutes
 #   DURATION_S=120 WARMUP_S=30 scripts/soak.sh   # the shortened run
@@ -49,54 +46,56 @@ echo "soak: $STREAMS streams x ${DURATION_S}s, warm-up ${WARMUP_S}s, output in $
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc=size=${SIZE}:rate=10" \
   -frames:v "$frames" -c:v mjpeg -q:v 8 "$video"
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-for i in $(seq 1 "$STREAMS"); do
-  "$BIN" run --video "$video" --realtime --max-lateness-ms "$MAX_LATENESS_MS" \
-    --max-model-frames "$MAX_MODEL_FRAMES" --progress off --metrics-port 0 \
-    --out "$OUT/stream$i.csv" --events "$OUT/stream$i.events.jsonl" \
-    --summary-json "$OUT/stream$i.summary.json" > "$OUT/stream$i.log" 2>&1 &
-  pids+=($!)
-done
+# Every stream: the same video, HOG as the reference, its own CSV.
+echo '{"object": "person", "reference": {"model": "hog"}}' > "$OUT/cascade.json"
+python3 - "$OUT" "$video" "$STREAMS" > "$OUT/streams.json" <<'PY'
+import json, sys
+out, video, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+print(json.dumps([{"name": f"stream{i}", "video": video, "config": f"{out}/cascade.json",
+                   "out": f"{out}/stream{i}.csv"} for i in range(1, n + 1)], indent=1))
+PY
 
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+pid=""
+cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; }
+trap cleanup EXIT
+"$BIN" run --streams "$OUT/streams.json" --realtime --max-lateness-ms "$MAX_LATENESS_MS" \
+  --max-model-frames "$MAX_MODEL_FRAMES" --progress off --metrics-port 0 \
+  --events "$OUT/events.jsonl" --summary-json "$OUT/summary.json" > "$OUT/client.log" 2>&1 &
+pid=$!
+
 samples="$OUT/rss.csv"
-echo "t_s,$(seq -s, -f 'stream%g_kb' 1 "$STREAMS")" > "$samples"
+echo "t_s,client_kb" > "$samples"
 start=$(date +%s)
 while true; do
   now=$(( $(date +%s) - start ))
   (( now > DURATION_S )) && break
-  row="$now"
-  for p in "${pids[@]}"; do row="$row,$(rss_kb "$p")"; done
-  echo "$row" >> "$samples"
+  kill -0 "$pid" 2>/dev/null || { echo "soak: the client ended early (log: $OUT/client.log)"; exit 1; }
+  echo "$now,$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")" >> "$samples"
   sleep "$INTERVAL_S"
 done
 
 status=0
-for p in "${pids[@]}"; do
-  kill -TERM "$p" 2>/dev/null || echo "soak: pid $p had already exited"
-done
-for i in "${!pids[@]}"; do
-  if ! wait "${pids[$i]}"; then
-    echo "soak: stream$((i + 1)) did not exit 0 on SIGTERM (log: $OUT/stream$((i + 1)).log)"
-    status=1
-  fi
-done
-pids=()
+kill -TERM "$pid"
+if ! wait "$pid"; then
+  echo "soak: the client did not exit 0 on SIGTERM (log: $OUT/client.log)"
+  status=1
+fi
+pid=""
 
 # Rows written == frames in the summary, per stream; lateness figures.
-for i in $(seq 1 "$STREAMS"); do
-  rows=$(( $(wc -l < "$OUT/stream$i.csv") - 1 ))
-  python3 - "$OUT/stream$i.summary.json" "$rows" "stream$i" <<'PY' || status=1
+python3 - "$OUT" <<'PY' || status=1
 import json, sys
-s = json.load(open(sys.argv[1])); rows = int(sys.argv[2]); name = sys.argv[3]
-live = s["live"]["lateness_ms"]
-print(f"soak: {name}: {rows} rows, {s['frames']} frames, lateness mean {live['mean']:.1f} ms "
-      f"max {live['max']:.1f} ms, dropped {s['live']['dropped_frames']}")
-sys.exit(0 if rows == s["frames"] else 1)
+out = sys.argv[1]
+summary = json.load(open(f"{out}/summary.json"))
+ok = True
+for s in summary["streams"]:
+    rows = sum(1 for _ in open(f"{out}/{s['name']}.csv")) - 1
+    live = s["live"]["lateness_ms"]
+    print(f"soak: {s['name']}: {rows} rows, {s['frames']} frames, lateness mean "
+          f"{live['mean']:.1f} ms max {live['max']:.1f} ms, dropped {s['live']['dropped_frames']}")
+    ok &= rows == s["frames"]
+sys.exit(0 if ok else 1)
 PY
-done
 
 python3 - "$samples" "$WARMUP_S" "$MAX_GROWTH_PCT" <<'PY' || status=1
 import csv, sys
