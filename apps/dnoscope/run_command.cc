@@ -33,6 +33,17 @@ bool IsUrl(const std::string& s) {
   return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 || s.rfind("grpc://", 0) == 0;
 }
 
+size_t QueueCapacity(const RunArgs& a, bool live_input, size_t otherwise) {
+  return live_input || a.live.realtime ? live::kLiveQueueFrames : otherwise;
+}
+
+cascade::Stages MeteredStages(live::LiveRun& live_run, const OwnedStages& stages) {
+  cascade::Stages view = stages.view();
+  if (view.specialized) view.specialized = live_run.Meter("specialized", view.specialized);
+  view.reference = live_run.Meter("reference", view.reference);
+  return view;
+}
+
 namespace {
 
 template <typename T>
@@ -233,11 +244,9 @@ absl::StatusOr<RunOutcome> RunCascade(const RunArgs& a, const cascade::CascadeCo
                                       live::LiveRun& live_run, const live::StreamStats& stats,
                                       OwnedStages* stages) {
   DNS_ASSIGN_OR_RETURN(cascade::CascadeOptions options, ToCascadeOptions(a));
-  if (source.info().live || a.live.realtime) options.queue_capacity = live::kLiveQueueFrames;
+  options.queue_capacity = QueueCapacity(a, source.info().live, options.queue_capacity);
   DNS_ASSIGN_OR_RETURN(*stages, MakeStages(a, config));
-  cascade::Stages view = stages->view();
-  if (view.specialized) view.specialized = live_run.Meter("specialized", view.specialized);
-  view.reference = live_run.Meter("reference", view.reference);
+  const cascade::Stages view = MeteredStages(live_run, *stages);
   DNS_ASSIGN_OR_RETURN(auto cascade, cascade::Cascade::Create(config, options, view));
   // The in-flight figures take the stages' locks: refresh them a few times a second.
   std::string in_flight;

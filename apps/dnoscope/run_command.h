@@ -78,6 +78,13 @@ absl::StatusOr<OwnedStages> MakeStages(const RunArgs& a, const cascade::CascadeC
 
 absl::StatusOr<cascade::CascadeOptions> ToCascadeOptions(const RunArgs& a);
 
+// The decoded frames a run buffers: live::kLiveQueueFrames when any of its
+// input is live (`live_input`) or paced (--realtime), else `otherwise`.
+size_t QueueCapacity(const RunArgs& a, bool live_input, size_t otherwise);
+
+// `stages` counted under "specialized" and "reference" for the client metrics.
+cascade::Stages MeteredStages(live::LiveRun& live_run, const OwnedStages& stages);
+
 // `dnoscope run --streams FILE` (run_streams.cc).
 absl::Status ExecuteStreams(CLI::App* app, const RunArgs& a);
 // Adds --streams and the cross-stream batching options.

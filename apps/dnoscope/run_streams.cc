@@ -198,16 +198,14 @@ absl::Status ExecuteStreams(CLI::App* app, const RunArgs& a) {
   DNS_ASSIGN_OR_RETURN(cascade::CascadeOptions options, ToCascadeOptions(a));
   models::BatchingStage* batching = nullptr;
   DNS_ASSIGN_OR_RETURN(stages, MakeSharedStages(a, plans[stage_plan].config, &batching));
-  cascade::Stages view = stages.view();
-  if (view.specialized) view.specialized = live_run->Meter("specialized", view.specialized);
-  view.reference = live_run->Meter("reference", view.reference);
+  const cascade::Stages view = MeteredStages(*live_run, stages);
   // Each stream's source through the live stack (pacing, lateness, drops,
   // reconnects, stop on a signal) and its rows through the live figures and
   // events; both opened for every stream before any starts.
   std::map<std::string, live::StreamStats*> stats;
   std::map<std::string, double> fps;
-  bool any_live = a.live.realtime;
-  for (const StreamPlan& plan : plans) any_live |= plan.source.uri.find("://") != std::string::npos;
+  bool any_live = false;
+  for (const StreamPlan& plan : plans) any_live |= video::IsLiveUri(plan.source.uri);
   streams::StreamIo io;
   io.open_source = [&](const StreamPlan& plan)
       -> absl::StatusOr<std::unique_ptr<video::FrameSource>> {
@@ -229,7 +227,7 @@ absl::Status ExecuteStreams(CLI::App* app, const RunArgs& a) {
     return std::unique_ptr<streams::RowSink>(
         new LiveCsvSink(std::move(csv), live_run->MakeRows(plan.name, fps.at(plan.name), s)));
   };
-  if (any_live) options.queue_capacity = live::kLiveQueueFrames;
+  options.queue_capacity = QueueCapacity(a, any_live, options.queue_capacity);
   DNS_ASSIGN_OR_RETURN(auto run,
                        streams::MultiStreamRun::Create(plans, view, options, std::move(io)));
   spdlog::info("run: {} streams from '{}'", plans.size(), a.streams);
@@ -240,7 +238,7 @@ absl::Status ExecuteStreams(CLI::App* app, const RunArgs& a) {
     int64_t frames = 0;
     for (const streams::StreamStatus& s : statuses) frames += s.frames;
     std::string line = streams::ProgressLine(statuses);
-    if (any_live) {
+    if (any_live || a.live.realtime) {
       for (const auto& [name, s] : stats) {
         line += fmt::format(" | {}:{}", name, live::LiveProgressText(s->snapshot()));
       }

@@ -163,6 +163,14 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
   std::optional<ReferenceJob> NextReferenceJob();
   void SubmitReference(Entry* e);
   void SubmitAudit(AuditJob job);
+  // Sends `request` to the reference stage at `priority`; `done` runs on the
+  // stage's thread (the run kept alive) with the request and the answer.
+  using ReferenceDone =
+      std::function<void(const ReferenceRequest&, absl::StatusOr<std::vector<Tensor>>)>;
+  void SubmitToReference(ReferenceRequest request, models::Priority priority, ReferenceDone done);
+  // The detections in an answer to `request`, in full-frame pixels.
+  absl::StatusOr<std::vector<models::BoxDetection>> ReferenceBoxes(
+      const ReferenceRequest& request, const absl::StatusOr<std::vector<Tensor>>& result) const;
   void OnReference(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
                    absl::StatusOr<std::vector<Tensor>> result);
   void OnAudit(int64_t frame, Clock::TimePoint t0, const ReferenceRequest& request,
@@ -464,13 +472,10 @@ void Cascade::RunState::SubmitReference(Entry* e) {
     MutexLock lock(&mu_);
     ref_.busy.Start(t0);
   }
-  auto shared_request = std::make_shared<ReferenceRequest>(std::move(*request));
-  models::StageRequest stage_request =
-      Request(std::move(shared_request->inputs), s_.detector.detections_output);
-  s_.stages.reference->InferAsync(std::move(stage_request),
-                                  [self = shared_from_this(), e, t0, shared_request](auto r) {
-                                    self->OnReference(e, t0, *shared_request, std::move(r));
-                                  });
+  SubmitToReference(std::move(*request), models::Priority::kNormal,
+                    [this, e, t0](const ReferenceRequest& sent, auto r) {
+                      OnReference(e, t0, sent, std::move(r));
+                    });
 }
 
 // Audits go at low priority: the stage serves them when the cascade's own
@@ -484,14 +489,32 @@ void Cascade::RunState::SubmitAudit(AuditJob job) {
     return;
   }
   const Clock::TimePoint t0 = s_.clock->Now();
-  auto shared_request = std::make_shared<ReferenceRequest>(std::move(*request));
-  models::StageRequest stage_request = Request(std::move(shared_request->inputs),
-                                               s_.detector.detections_output, models::Priority::kLow);
+  SubmitToReference(std::move(*request), models::Priority::kLow,
+                    [this, frame = job.frame, t0](const ReferenceRequest& sent, auto r) {
+                      OnAudit(frame, t0, sent, std::move(r));
+                    });
+}
+
+void Cascade::RunState::SubmitToReference(ReferenceRequest request, models::Priority priority,
+                                          ReferenceDone done) {
+  auto shared_request = std::make_shared<ReferenceRequest>(std::move(request));
+  models::StageRequest stage_request =
+      Request(std::move(shared_request->inputs), s_.detector.detections_output, priority);
   s_.stages.reference->InferAsync(
       std::move(stage_request),
-      [self = shared_from_this(), frame = job.frame, t0, shared_request](auto r) {
-        self->OnAudit(frame, t0, *shared_request, std::move(r));
+      [self = shared_from_this(), shared_request, done = std::move(done)](auto r) {
+        done(*shared_request, std::move(r));
       });
+}
+
+absl::StatusOr<std::vector<models::BoxDetection>> Cascade::RunState::ReferenceBoxes(
+    const ReferenceRequest& request, const absl::StatusOr<std::vector<Tensor>>& result) const {
+  if (!result.ok()) return result.status();
+  DNS_ASSIGN_OR_RETURN(std::vector<models::BoxDetection> boxes,
+                       models::DetectionsFromOutputs(s_.detector, *result,
+                                                     s_.stages.reference->metadata().name));
+  ScaleBoxes(request, &boxes);
+  return boxes;
 }
 
 // The next job for the reference stage (counted as outstanding): the
@@ -531,14 +554,10 @@ void Cascade::RunState::OnAudit(int64_t frame, Clock::TimePoint t0,
                                 const ReferenceRequest& request,
                                 absl::StatusOr<std::vector<Tensor>> result) {
   const Clock::TimePoint now = s_.clock->Now();
-  const models::ModelMetadata& model = s_.stages.reference->metadata();
-  absl::StatusOr<std::vector<models::BoxDetection>> boxes =
-      result.ok() ? models::DetectionsFromOutputs(s_.detector, *result, model.name)
-                  : absl::StatusOr<std::vector<models::BoxDetection>>(result.status());
+  const absl::StatusOr<std::vector<models::BoxDetection>> boxes = ReferenceBoxes(request, result);
   FrameResult truth;
   if (boxes.ok()) {
-    ScaleBoxes(request, &*boxes);
-    policy_.DecideReference(*boxes, model.class_names, &truth);
+    policy_.DecideReference(*boxes, s_.stages.reference->metadata().class_names, &truth);
   } else if (!absl::IsCancelled(boxes.status())) {
     spdlog::warn("audit of frame {} failed (not counted): {}", frame, boxes.status().ToString());
   }
@@ -586,11 +605,7 @@ void Cascade::RunState::PairAudit(int64_t frame) {
 void Cascade::RunState::OnReference(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
                                     absl::StatusOr<std::vector<Tensor>> result) {
   const Clock::TimePoint now = s_.clock->Now();
-  const models::ModelMetadata& model = s_.stages.reference->metadata();
-  absl::StatusOr<std::vector<models::BoxDetection>> boxes =
-      result.ok() ? models::DetectionsFromOutputs(s_.detector, *result, model.name)
-                  : absl::StatusOr<std::vector<models::BoxDetection>>(result.status());
-  if (boxes.ok()) ScaleBoxes(request, &*boxes);
+  const absl::StatusOr<std::vector<models::BoxDetection>> boxes = ReferenceBoxes(request, result);
   Wake wake;
   {
     MutexLock lock(&mu_);
@@ -600,7 +615,7 @@ void Cascade::RunState::OnReference(Entry* e, Clock::TimePoint t0, const Referen
     if (!boxes.ok()) {
       Fail(e, Annotate(boxes.status(), "reference", e->result.frame), &wake);
     } else {
-      policy_.DecideReference(*boxes, model.class_names, &e->result);
+      policy_.DecideReference(*boxes, s_.stages.reference->metadata().class_names, &e->result);
       Finish(e, now, &wake);
     }
   }
