@@ -74,6 +74,8 @@ absl::Status ApplyOverrides(CLI::App* app, const RunArgs& a, cascade::CascadeCon
   Override(app, "--diff-threshold", a.diff_threshold, &c->diff.threshold);
   Override(app, "--background", a.background, &c->diff_background);
   if (a.no_diff) c->diff_enabled = false;
+  if (app->count("--fp-target") > 0) c->drift.fp_target = a.fp_target;
+  if (app->count("--fn-target") > 0) c->drift.fn_target = a.fn_target;
   if (app->count("--skip") > 0) c->skip = a.video.skip;
   if (!a.video.roi.empty()) {
     DNS_ASSIGN_OR_RETURN(c->roi, ToRoi(a.video.roi));
@@ -197,6 +199,9 @@ absl::StatusOr<cascade::CascadeOptions> ToCascadeOptions(const RunArgs& a) {
   options.audit.seed = a.audit_seed;
   options.audit.level = a.audit_level;
   options.audit.max_pending = a.max_audit_frames;
+  DNS_ASSIGN_OR_RETURN(options.drift.mode, cascade::ParseDriftMode(a.on_drift));
+  options.drift.window_rows = a.drift_window;
+  options.drift.min_audits = a.drift_min_audits;
   return options;
 }
 
@@ -426,6 +431,33 @@ void AddAuditOptions(CLI::App* sub, RunArgs* a) {
       "Audited frames waiting for the reference at most (each holds its full image); the "
       "decoder waits when this many are pending")
       ->check(CLI::Range(1, 100000));
+  add("--on-drift", &a->on_drift,
+      "What to do when the audit shows the error left its targets, judged after each audited "
+      "frame on the last --drift-window rows (once they hold --drift-min-audits audits): drift "
+      "when the FP or FN interval lies wholly above its target. off; warn: log and count; "
+      "tighten: step to the next safer setting of the config's drift.frontier (dnoscope "
+      "optimize writes it, cheapest to safest; the last step leaves the specialized stage out) "
+      "and back a step when both intervals lie wholly under the targets; fallback: send every "
+      "changed frame to the reference until restarted. A change decided at frame F applies "
+      "from frame F + --window, so the rows do not depend on timing or on where the stages "
+      "run. Needs --audit-rate > 0. Changes are logged and listed in the summary and "
+      "--summary-json (\"drift\")")
+      ->check(CLI::IsMember({"off", "warn", "tighten", "fallback"}));
+  sub->add_option("--fp-target", a->fp_target,
+      "Per-frame FP rate the drift response holds the run to (default: the config's "
+      "drift.fp_target, which dnoscope optimize writes)")
+      ->group(group)
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--fn-target", a->fn_target,
+      "Per-frame FN rate the drift response holds the run to (default: the config's "
+      "drift.fn_target)")
+      ->group(group)
+      ->check(CLI::Range(0.0, 1.0));
+  add("--drift-window", &a->drift_window, "Rows the drift response judges over")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+  add("--drift-min-audits", &a->drift_min_audits,
+      "Audited frames the window needs before it is judged")
+      ->check(CLI::Range(1, 1000000));
 }
 
 }  // namespace

@@ -47,6 +47,11 @@ struct RunArgs {
   uint64_t audit_seed = 1;
   double audit_level = 0.95;
   int max_audit_frames = 16;
+  // Drift response (cascade/drift.h).
+  std::string on_drift = "off";
+  double fp_target = 0.05, fn_target = 0.05;
+  int64_t drift_window = 3000;
+  int drift_min_audits = 30;
   // Live semantics, events and client metrics (live/live_run.h).
   live::LiveRunOptions live;
   // Many streams (run_streams.cc): the streams file, and the merging of

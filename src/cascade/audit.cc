@@ -83,21 +83,30 @@ int AuditStratumOf(const labels::FrameResult& row) {
   return stage * 2 + (row.label ? 1 : 0);
 }
 
-void AuditEstimator::AddRow(const labels::FrameResult& row) {
-  ++frames_;
+void AuditEstimator::AddRow(const labels::FrameResult& row) { CountRow(row, 1); }
+void AuditEstimator::RemoveRow(const labels::FrameResult& row) { CountRow(row, -1); }
+void AuditEstimator::AddAudit(const labels::FrameResult& row, bool reference_label) {
+  CountAudit(row, reference_label, 1);
+}
+void AuditEstimator::RemoveAudit(const labels::FrameResult& row, bool reference_label) {
+  CountAudit(row, reference_label, -1);
+}
+
+void AuditEstimator::CountRow(const labels::FrameResult& row, int delta) {
+  frames_ += delta;
   const int s = AuditStratumOf(row);
   if (s >= 0) {
-    ++strata_[s].frames;
+    strata_[s].frames += delta;
   } else {
-    ++(row.label ? other_positive_ : other_negative_);
+    (row.label ? other_positive_ : other_negative_) += delta;
   }
 }
 
-void AuditEstimator::AddAudit(const labels::FrameResult& row, bool reference_label) {
+void AuditEstimator::CountAudit(const labels::FrameResult& row, bool reference_label, int delta) {
   const int s = AuditStratumOf(row);
   if (s < 0) return;
-  ++strata_[s].audited;
-  if (reference_label != row.label) ++strata_[s].wrong;
+  strata_[s].audited += delta;
+  if (reference_label != row.label) strata_[s].wrong += delta;
 }
 
 int64_t AuditEstimator::audited() const {

@@ -106,11 +106,17 @@ class AuditEstimator {
   void AddRow(const labels::FrameResult& row);
   // An audited row (also given to AddRow) and the reference's label for it.
   void AddAudit(const labels::FrameResult& row, bool reference_label);
+  // Take a row (and its audit) back out: a sliding window of rows.
+  void RemoveRow(const labels::FrameResult& row);
+  void RemoveAudit(const labels::FrameResult& row, bool reference_label);
 
   int64_t audited() const;
   AuditEstimate Estimate(double level) const;
 
  private:
+  void CountRow(const labels::FrameResult& row, int delta);
+  void CountAudit(const labels::FrameResult& row, bool reference_label, int delta);
+
   struct Stratum {
     int64_t frames = 0;
     int64_t audited = 0;

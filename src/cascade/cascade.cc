@@ -31,6 +31,14 @@ struct Entry {
   Routing routing;
   // Set once the label (or the error) is known; guarded by RunState::mu_.
   bool ready = false;
+  // The frontier setting the frame is decided under (drift.h).
+  int step = 0;
+  // Goes to the specialized stage before (maybe) the reference.
+  bool to_specialized = false;
+  // Audited: its audit is not back yet; the reference's label once it is
+  // (none when the audit failed). Guarded by RunState::mu_.
+  bool awaiting_audit = false;
+  std::optional<bool> audit_label;
   absl::Status error;
   Clock::TimePoint decoded{};
   // Full frame, kept while the reference stage (or the audit) may still
@@ -38,11 +46,16 @@ struct Entry {
   cv::Mat image;
 };
 
-// A frame the audit sends to the reference at low priority.
+// A frame the audit sends to the reference at low priority; its entry
+// stays in the window until the audit is back.
 struct AuditJob {
-  int64_t frame = 0;
+  Entry* entry = nullptr;
   cv::Mat image;
 };
+
+// Whether the emitter may take the entry: labelled (or failed) and not
+// waiting for its audit.
+bool Emittable(const Entry& e) { return e.ready && !e.awaiting_audit; }
 
 // What the dispatcher submits next: a frame the reference decides, or an
 // audit.
@@ -100,6 +113,13 @@ struct StageFigures {
 absl::Status CheckOptions(const CascadeOptions& o) {
   DNS_RETURN_IF_ERROR(ValidatePayloadOptions(o.reference_payload));
   DNS_RETURN_IF_ERROR(ValidateAuditOptions(o.audit));
+  if (o.drift.mode != DriftMode::kOff) {
+    DNS_RETURN_IF_ERROR(ValidateDriftOptions(o.drift));
+    if (!(o.audit.rate > 0)) {
+      return absl::InvalidArgumentError(
+          "a drift response judges the audit's estimates: it needs an audit rate > 0");
+    }
+  }
   if (o.max_window_frames < 1 || o.max_model_frames < 1 || o.specialized_batching.max_batch < 1 ||
       o.specialized_batching.max_delay.count() < 0) {
     return absl::InvalidArgumentError(fmt::format(
@@ -118,6 +138,8 @@ struct Cascade::Shared {
   CascadeOptions options;
   Stages stages;
   PolicyOptions policy;
+  // The settings a drift response steps along (DriftFrontier).
+  std::vector<OperatingPoint> frontier;
   std::optional<models::ClassifierSignature> classifier;
   models::DetectorSignature detector;
   cv::Mat diff_background;
@@ -135,7 +157,12 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
   explicit RunState(const Shared& shared)
       : s_(shared),
         policy_(shared.policy),
-        cancelled_(std::make_shared<std::atomic<bool>>(false)) {}
+        cancelled_(std::make_shared<std::atomic<bool>>(false)) {
+    if (shared.options.drift.mode != DriftMode::kOff) {
+      MutexLock lock(&mu_);
+      drift_.emplace(shared.options.drift, shared.frontier, shared.options.max_window_frames);
+    }
+  }
 
   absl::Status Init() {
     if (!s_.config.diff_enabled) return absl::OkStatus();
@@ -151,10 +178,11 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
  private:
   // Edge thread.
   absl::Status EdgeLoop(BoundedQueue<DecodedFrame>& queue);
-  std::unique_ptr<Entry> Admit(DecodedFrame& item, std::optional<SpecItem>* spec);
+  std::unique_ptr<Entry> Admit(DecodedFrame& item, int step, std::optional<SpecItem>* spec);
   void Enter(std::unique_ptr<Entry> entry);
   void AddToBatch(ClientBatcher<SpecItem>& batcher, SpecItem item);
-  bool WaitForRoom(ClientBatcher<SpecItem>& batcher, bool may_need_models);
+  bool WaitForRoom(ClientBatcher<SpecItem>& batcher, bool may_need_models, int64_t frame,
+                   int* step);
   void SubmitSpecialized(std::vector<SpecItem> batch);
   void OnSpecialized(const std::vector<Entry*>& entries, Clock::TimePoint t0,
                      absl::StatusOr<std::vector<Tensor>> result);
@@ -173,12 +201,8 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
       const ReferenceRequest& request, const absl::StatusOr<std::vector<Tensor>>& result) const;
   void OnReference(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
                    absl::StatusOr<std::vector<Tensor>> result);
-  void OnAudit(int64_t frame, Clock::TimePoint t0, const ReferenceRequest& request,
+  void OnAudit(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
                absl::StatusOr<std::vector<Tensor>> result);
-  // Counts an emitted row, and pairs an audited one with its audit.
-  void AccountRow(const FrameResult& row);
-  // An audit's outcome met its row: both are known.
-  void PairAudit(int64_t frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Which waiting threads an update may unblock; signalled once mu_ is
   // released.
   struct Wake {
@@ -195,7 +219,13 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
   void Completed(Wake* wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Emitter thread.
   absl::Status EmitLoop(const ResultCallback& on_result, const ProgressCallback& on_progress);
-  std::unique_ptr<Entry> NextReady();
+  // The window's front once emittable (still in the window); null at the
+  // end of the input or on abort.
+  Entry* NextReady();
+  // Takes the completed front out of the window, counting it for the audit
+  // and the drift response first (so the edge, gated on the window's front,
+  // never admits a frame before the changes it must see).
+  std::unique_ptr<Entry> Release();
   CascadeSummary SummarySoFar() const;
   // Caller's thread.
   absl::Status Decode(video::FrameSource& source, BoundedQueue<DecodedFrame>& queue,
@@ -206,6 +236,7 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
   models::StageRequest Request(std::vector<Tensor> inputs, std::string output,
                                models::Priority priority = models::Priority::kNormal) const;
   bool auditing() const { return s_.options.audit.rate > 0; }
+  bool DriftGateOpen(int64_t frame) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Shared& s_;
   CascadePolicy policy_;  // emitter thread (Complete); decisions from any thread
@@ -235,14 +266,9 @@ class Cascade::RunState : public std::enable_shared_from_this<Cascade::RunState>
   // audited frames whose row or reference label is still missing.
   std::deque<AuditJob> audit_jobs_ ABSL_GUARDED_BY(mu_);
   int audits_pending_ ABSL_GUARDED_BY(mu_) = 0;
-  struct AuditPair {
-    std::optional<FrameResult> row;
-    std::optional<bool> reference_label;
-    bool failed = false;  // the audit request failed: the row is not counted
-  };
-  std::map<int64_t, AuditPair> audit_pairs_ ABSL_GUARDED_BY(mu_);
   AuditEstimator audit_ ABSL_GUARDED_BY(mu_);
   int64_t audit_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<DriftMonitor> drift_ ABSL_GUARDED_BY(mu_);
 };
 
 // ------------------------------------------------------------------- edge
@@ -270,9 +296,10 @@ absl::Status Cascade::RunState::EdgeLoop(BoundedQueue<DecodedFrame>& queue) {
     // live run that drops frames to keep up thus passes them on while the
     // models are busy.
     const video::Frame& f = item->frame;
-    if (!WaitForRoom(batcher, f.sampled && !f.corrupt && !f.dropped)) break;
+    int step = 0;
+    if (!WaitForRoom(batcher, f.sampled && !f.corrupt && !f.dropped, f.index, &step)) break;
     std::optional<SpecItem> spec;
-    Enter(Admit(*item, &spec));
+    Enter(Admit(*item, step, &spec));
     if (spec) AddToBatch(batcher, std::move(*spec));
   }
   if (auto batch = batcher.Flush()) SubmitSpecialized(std::move(*batch));
@@ -280,13 +307,20 @@ absl::Status Cascade::RunState::EdgeLoop(BoundedQueue<DecodedFrame>& queue) {
 }
 
 // Routes one decoded frame; fills `spec` when it goes to the specialized stage.
-std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optional<SpecItem>* spec) {
+std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, int step,
+                                                std::optional<SpecItem>* spec) {
   auto e = std::make_unique<Entry>();
   const video::Frame& frame = item.frame;
   e->result.frame = frame.index;
   e->decoded = item.decoded;
+  e->step = step;
+  const OperatingPoint& point = s_.frontier[step];
   std::optional<detect::DiffDecision> decision;
   if (diff_ && frame.sampled && !frame.corrupt && !frame.dropped) {
+    if (diff_->options().threshold != point.diff_threshold) {
+      // Validated with the config: cannot fail.
+      diff_->SetThreshold(point.diff_threshold).IgnoreError();
+    }
     const Clock::TimePoint t0 = s_.clock->Now();
     video::CropAndResize(frame.image, s_.config.roi, s_.config.diff.width, s_.config.diff.height,
                          s_.options.interpolation, &diff_input_);
@@ -307,7 +341,8 @@ std::unique_ptr<Entry> Cascade::RunState::Admit(DecodedFrame& item, std::optiona
     }
     return e;
   }
-  if (s_.stages.specialized) {
+  if (s_.stages.specialized && policy_.UsesSpecialized(point)) {
+    e->to_specialized = true;
     SpecItem s{e.get(), cv::Mat()};
     const Clock::TimePoint t0 = s_.clock->Now();
     video::CropAndResize(frame.image, s_.config.roi, s_.config.specialized_width,
@@ -332,14 +367,14 @@ void Cascade::RunState::Enter(std::unique_ptr<Entry> entry) {
     MutexLock lock(&mu_);
     if (models) {
       ++model_frames_;
-      if (!s_.stages.specialized) {
+      if (!entry->to_specialized) {
         reference_jobs_.push_back(entry.get());
         wake.jobs = true;
       }
     } else if (entry->result.audited) {
       QueueAudit(entry.get(), &wake);
     }
-    wake.front = entry->ready && window_.empty();
+    wake.front = Emittable(*entry) && window_.empty();
     window_.push_back(std::move(entry));
   }
   Signal(wake);
@@ -359,20 +394,33 @@ void Cascade::RunState::AddToBatch(ClientBatcher<SpecItem>& batcher, SpecItem it
 // Blocks until the window (and, when `may_need_models`, the model stages)
 // have room; false when the run was aborted. Sends a partial batch first:
 // its frames may be what the emitter is waiting for.
-bool Cascade::RunState::WaitForRoom(ClientBatcher<SpecItem>& batcher, bool may_need_models) {
+bool Cascade::RunState::WaitForRoom(ClientBatcher<SpecItem>& batcher, bool may_need_models,
+                                     int64_t frame, int* step) {
   auto has_room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return aborted_ || (static_cast<int>(window_.size()) < s_.options.max_window_frames &&
                         (!may_need_models || (model_frames_ < s_.options.max_model_frames &&
-                                              audits_pending_ < s_.options.audit.max_pending)));
+                                              audits_pending_ < s_.options.audit.max_pending)) &&
+                        DriftGateOpen(frame));
+  };
+  auto admit = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    *step = drift_ ? drift_->StepFor(frame) : 0;
+    return !aborted_;
   };
   {
     MutexLock lock(&mu_);
-    if (has_room()) return !aborted_;
+    if (has_room()) return admit();
   }
   if (auto batch = batcher.Flush()) SubmitSpecialized(std::move(*batch));
   MutexLock lock(&mu_);
   while (!has_room()) room_cv_.Wait(&mu_);
-  return !aborted_;
+  return admit();
+}
+
+// A drift response that changes settings decides frame `frame`'s setting
+// from the rows up to frame - lag: those must all have been judged.
+bool Cascade::RunState::DriftGateOpen(int64_t frame) const {
+  if (!drift_ || !drift_->ChangesSettings() || window_.empty()) return true;
+  return window_.front()->result.frame > frame - drift_->lag();
 }
 
 models::StageRequest Cascade::RunState::Request(std::vector<Tensor> inputs, std::string output,
@@ -428,7 +476,7 @@ void Cascade::RunState::OnSpecialized(const std::vector<Entry*>& entries, Clock:
       Entry* e = entries[i];
       if (!conf.ok()) {
         Fail(e, Annotate(conf.status(), "specialized", e->result.frame), &wake);
-      } else if (policy_.DecideSpecialized((*conf)[i], &e->result)) {
+      } else if (policy_.DecideSpecialized((*conf)[i], s_.frontier[e->step], &e->result)) {
         reference_jobs_.push_back(e);
         wake.jobs = true;
       } else {
@@ -481,17 +529,18 @@ void Cascade::RunState::SubmitReference(Entry* e) {
 // Audits go at low priority: the stage serves them when the cascade's own
 // reference requests leave it idle.
 void Cascade::RunState::SubmitAudit(AuditJob job) {
-  absl::StatusOr<ReferenceRequest> request =
-      BuildReferenceRequest(job.image, job.frame, s_.detector, s_.options.reference_payload);
+  // The frame number is set at admission and never changes: readable here.
+  absl::StatusOr<ReferenceRequest> request = BuildReferenceRequest(
+      job.image, job.entry->result.frame, s_.detector, s_.options.reference_payload);
   job.image.release();
   if (!request.ok()) {
-    OnAudit(job.frame, s_.clock->Now(), ReferenceRequest{}, request.status());
+    OnAudit(job.entry, s_.clock->Now(), ReferenceRequest{}, request.status());
     return;
   }
   const Clock::TimePoint t0 = s_.clock->Now();
   SubmitToReference(std::move(*request), models::Priority::kLow,
-                    [this, frame = job.frame, t0](const ReferenceRequest& sent, auto r) {
-                      OnAudit(frame, t0, sent, std::move(r));
+                    [this, e = job.entry, t0](const ReferenceRequest& sent, auto r) {
+                      OnAudit(e, t0, sent, std::move(r));
                     });
 }
 
@@ -545,13 +594,13 @@ std::optional<ReferenceJob> Cascade::RunState::NextReferenceJob() {
 
 void Cascade::RunState::QueueAudit(Entry* e, Wake* wake) {
   e->result.audited = true;
-  audit_jobs_.push_back({e->result.frame, std::move(e->image)});
+  e->awaiting_audit = true;
+  audit_jobs_.push_back({e, std::move(e->image)});
   ++audits_pending_;
   wake->jobs = true;
 }
 
-void Cascade::RunState::OnAudit(int64_t frame, Clock::TimePoint t0,
-                                const ReferenceRequest& request,
+void Cascade::RunState::OnAudit(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
                                 absl::StatusOr<std::vector<Tensor>> result) {
   const Clock::TimePoint now = s_.clock->Now();
   const absl::StatusOr<std::vector<models::BoxDetection>> boxes = ReferenceBoxes(request, result);
@@ -559,7 +608,8 @@ void Cascade::RunState::OnAudit(int64_t frame, Clock::TimePoint t0,
   if (boxes.ok()) {
     policy_.DecideReference(*boxes, s_.stages.reference->metadata().class_names, &truth);
   } else if (!absl::IsCancelled(boxes.status())) {
-    spdlog::warn("audit of frame {} failed (not counted): {}", frame, boxes.status().ToString());
+    spdlog::warn("audit of frame {} failed (not counted): {}", e->result.frame,
+                 boxes.status().ToString());
   }
   Wake wake;
   {
@@ -568,38 +618,16 @@ void Cascade::RunState::OnAudit(int64_t frame, Clock::TimePoint t0,
     --audits_pending_;
     wake.room = true;
     if (boxes.ok()) {
-      audit_pairs_[frame].reference_label = truth.label;
-      PairAudit(frame);
+      e->audit_label = truth.label;
     } else {
       ++audit_failures_;
-      audit_pairs_[frame].failed = true;
-      PairAudit(frame);
     }
+    e->awaiting_audit = false;
+    wake.front |= Emittable(*e) && window_.front().get() == e;
     Completed(&wake);
     if (audits_pending_ == 0) wake.jobs = true;
   }
   Signal(wake);
-}
-
-void Cascade::RunState::AccountRow(const FrameResult& row) {
-  if (!auditing()) return;
-  MutexLock lock(&mu_);
-  audit_.AddRow(row);
-  if (row.audited) {
-    audit_pairs_[row.frame].row = row;
-    PairAudit(row.frame);
-  }
-}
-
-void Cascade::RunState::PairAudit(int64_t frame) {
-  auto it = audit_pairs_.find(frame);
-  if (it == audit_pairs_.end() || !it->second.row) return;
-  if (it->second.failed) {
-    audit_pairs_.erase(it);
-  } else if (it->second.reference_label) {
-    audit_.AddAudit(*it->second.row, *it->second.reference_label);
-    audit_pairs_.erase(it);
-  }
 }
 
 void Cascade::RunState::OnReference(Entry* e, Clock::TimePoint t0, const ReferenceRequest& request,
@@ -634,7 +662,7 @@ void Cascade::RunState::Finish(Entry* e, Clock::TimePoint now, Wake* wake) {
   --model_frames_;
   model_frame_latency_.Record(now - e->decoded);
   wake->room = true;
-  wake->front |= window_.front().get() == e;
+  wake->front |= Emittable(*e) && window_.front().get() == e;
 }
 
 void Cascade::RunState::Fail(Entry* e, absl::Status status, Wake* wake) {
@@ -643,7 +671,7 @@ void Cascade::RunState::Fail(Entry* e, absl::Status status, Wake* wake) {
   e->image.release();
   --model_frames_;
   wake->room = true;
-  wake->front |= window_.front().get() == e;
+  wake->front |= Emittable(*e) && window_.front().get() == e;
 }
 
 void Cascade::RunState::Completed(Wake* wake) {
@@ -654,10 +682,11 @@ void Cascade::RunState::Completed(Wake* wake) {
 
 absl::Status Cascade::RunState::EmitLoop(const ResultCallback& on_result,
                                          const ProgressCallback& on_progress) {
-  while (std::unique_ptr<Entry> e = NextReady()) {
-    if (!e->error.ok()) return e->error;
-    DNS_RETURN_IF_ERROR(policy_.Complete(e->routing, &e->result));
-    AccountRow(e->result);
+  while (Entry* front = NextReady()) {
+    // Emittable: no other thread touches the entry any more.
+    if (!front->error.ok()) return front->error;
+    DNS_RETURN_IF_ERROR(policy_.Complete(front->routing, &front->result));
+    const std::unique_ptr<Entry> e = Release();
     DNS_RETURN_IF_ERROR(on_result(e->result));
     ++rows_delivered_;
     {
@@ -669,20 +698,35 @@ absl::Status Cascade::RunState::EmitLoop(const ResultCallback& on_result,
   return absl::OkStatus();
 }
 
-// The window's front once ready; null at the end of the input or on abort.
-std::unique_ptr<Entry> Cascade::RunState::NextReady() {
+Entry* Cascade::RunState::NextReady() {
+  MutexLock lock(&mu_);
+  while (!aborted_ && !(!window_.empty() && Emittable(*window_.front())) &&
+         !(input_done_ && window_.empty())) {
+    front_cv_.Wait(&mu_);
+  }
+  if (aborted_ || window_.empty()) return nullptr;
+  return window_.front().get();
+}
+
+std::unique_ptr<Entry> Cascade::RunState::Release() {
   std::unique_ptr<Entry> e;
+  std::optional<DriftChange> change;
+  std::optional<DriftReport> drift;
   {
     MutexLock lock(&mu_);
-    while (!aborted_ && !(!window_.empty() && window_.front()->ready) &&
-           !(input_done_ && window_.empty())) {
-      front_cv_.Wait(&mu_);
-    }
-    if (aborted_ || window_.empty()) return nullptr;
     e = std::move(window_.front());
     window_.pop_front();
+    if (auditing()) {
+      audit_.AddRow(e->result);
+      if (e->audit_label) audit_.AddAudit(e->result, *e->audit_label);
+    }
+    if (drift_) {
+      change = drift_->OnRow(e->result, e->audit_label);
+      if (change) drift = drift_->Report();
+    }
   }
   room_cv_.Signal();
+  if (change) spdlog::warn("{}", DriftChangeText(*change, *drift));
   return e;
 }
 
@@ -698,6 +742,7 @@ CascadeSummary Cascade::RunState::SummarySoFar() const {
     MutexLock lock(&mu_);
     s.audit = audit_.Estimate(s_.options.audit.level);
     s.audit_failures = audit_failures_;
+    if (drift_) s.drift = drift_->Report();
   }
   return s;
 }
@@ -856,6 +901,17 @@ absl::StatusOr<std::unique_ptr<Cascade>> Cascade::Create(const CascadeConfig& co
   shared->stages = stages;
   shared->policy = PolicyOptionsFor(config);
   shared->policy.audit = options.audit;
+  shared->frontier = DriftFrontier(config);
+  if (options.drift.mode != DriftMode::kOff) {
+    if (!config.drift.fp_target || !config.drift.fn_target) {
+      return absl::InvalidArgumentError(
+          "a drift response needs FP and FN targets: the config's drift.fp_target and "
+          "drift.fn_target (dnoscope optimize writes them) or --fp-target/--fn-target");
+    }
+    shared->options.drift.fp_target = *config.drift.fp_target;
+    shared->options.drift.fn_target = *config.drift.fn_target;
+    shared->options.drift.level = options.audit.level;
+  }
   shared->clock = clock;
   if (config.diff_enabled) {
     DNS_ASSIGN_OR_RETURN(shared->diff_background, LoadDiffBackground(config));

@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "cascade/cascade_config.h"
 #include "cascade/client_batcher.h"
+#include "cascade/drift.h"
 #include "cascade/stage_requests.h"
 #include "cascade/summary.h"
 #include "common/clock.h"
@@ -77,8 +78,14 @@ struct CascadeOptions {
   // Interpolation for the cheap stages' resizes.
   video::Interpolation interpolation = video::Interpolation::kArea;
   // The accuracy audit (audit.h): off unless audit.rate > 0; needs a
-  // reference stage.
+  // reference stage. An audited row is emitted once its audit is back.
   AuditOptions audit;
+  // The drift response (drift.h): off unless drift.mode is set; needs the
+  // audit. Its targets are the config's drift.fp_target/fn_target (set
+  // there by the optimizer or the command line; required), its level the
+  // audit's, and a change decided at frame F applies from frame
+  // F + max_window_frames.
+  DriftOptions drift;
 };
 
 class Cascade {

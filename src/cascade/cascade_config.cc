@@ -1,6 +1,7 @@
 #include "cascade/cascade_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <fstream>
@@ -176,11 +177,53 @@ absl::Status ParseReference(const json& j, std::string_view source, const std::s
   return ParseModelSpec(f, base, &c->reference);
 }
 
+absl::Status ParseOperatingPoint(const json& j, std::string_view source, const std::string& path,
+                                 OperatingPoint* p) {
+  Fields f(j, path, source);
+  DNS_RETURN_IF_ERROR(f.CheckKeys({"diff_threshold", "specialized", "c_low", "c_high",
+                                   "expected_fp_rate", "expected_fn_rate",
+                                   "cost_ms_per_frame"}));
+  DNS_RETURN_IF_ERROR(f.Get("diff_threshold", &p->diff_threshold));
+  DNS_RETURN_IF_ERROR(f.Get("specialized", &p->specialized));
+  DNS_RETURN_IF_ERROR(f.Get("c_low", &p->c_low));
+  DNS_RETURN_IF_ERROR(f.Get("c_high", &p->c_high));
+  // Expectations are informative; null (NaN written by the optimizer) is allowed.
+  for (auto [key, out] : {std::pair{"expected_fp_rate", &p->expected_fp_rate},
+                          std::pair{"expected_fn_rate", &p->expected_fn_rate},
+                          std::pair{"cost_ms_per_frame", &p->cost_ms_per_frame}}) {
+    if (f.Has(key) && !f.Raw(key).is_null()) DNS_RETURN_IF_ERROR(f.Get(key, out));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseDrift(const json& j, std::string_view source, CascadeConfig* c) {
+  Fields f(j, "drift", source);
+  DNS_RETURN_IF_ERROR(f.CheckKeys({"fp_target", "fn_target", "frontier"}));
+  for (auto [key, out] : {std::pair{"fp_target", &c->drift.fp_target},
+                          std::pair{"fn_target", &c->drift.fn_target}}) {
+    double v = 0;
+    if (!f.Has(key)) continue;
+    DNS_RETURN_IF_ERROR(f.Get(key, &v));
+    *out = v;
+  }
+  if (!f.Has("frontier")) return absl::OkStatus();
+  const json& list = f.Raw("frontier");
+  if (!list.is_array()) return f.Error("drift.frontier", "an array of settings");
+  for (size_t i = 0; i < list.size(); ++i) {
+    OperatingPoint p;
+    DNS_RETURN_IF_ERROR(
+        ParseOperatingPoint(list[i], source, fmt::format("drift.frontier[{}]", i), &p));
+    c->drift.frontier.push_back(p);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseTopLevel(const json& j, std::string_view source, const std::string& base,
                            CascadeConfig* c) {
   Fields f(j, "", source);
   DNS_RETURN_IF_ERROR(f.CheckKeys({"object", "min_confidence", "roi", "skip", "model_repository",
-                                   "difference", "specialized", "reference", "optimizer"}));
+                                   "difference", "specialized", "reference", "drift",
+                                   "optimizer"}));
   DNS_RETURN_IF_ERROR(f.Get("object", &c->object));
   DNS_RETURN_IF_ERROR(f.Get("min_confidence", &c->min_confidence));
   DNS_RETURN_IF_ERROR(f.Get("skip", &c->skip));
@@ -191,6 +234,7 @@ absl::Status ParseTopLevel(const json& j, std::string_view source, const std::st
   if (f.Has("specialized"))
     DNS_RETURN_IF_ERROR(ParseSpecialized(j["specialized"], source, base, c));
   if (f.Has("reference")) DNS_RETURN_IF_ERROR(ParseReference(j["reference"], source, base, c));
+  if (f.Has("drift")) DNS_RETURN_IF_ERROR(ParseDrift(j["drift"], source, c));
   return absl::OkStatus();
 }
 
@@ -262,7 +306,50 @@ absl::Status ValidateCascadeConfig(const CascadeConfig& c) {
         "difference reference 'background' needs a background image (difference.background)");
   }
   if (c.reference.model.empty()) return bad("a reference model is required");
+  for (auto [name, target] : {std::pair{"fp_target", c.drift.fp_target},
+                              std::pair{"fn_target", c.drift.fn_target}}) {
+    if (target && !(*target >= 0 && *target <= 1)) {
+      return bad(fmt::format("drift.{} must be in [0, 1], got {}", name, *target));
+    }
+  }
+  for (size_t i = 0; i < c.drift.frontier.size(); ++i) {
+    const OperatingPoint& p = c.drift.frontier[i];
+    if (!(p.diff_threshold >= 0)) {
+      return bad(fmt::format("drift.frontier[{}]: diff_threshold must be >= 0", i));
+    }
+    if (p.specialized && !c.specialized_enabled()) {
+      return bad(fmt::format(
+          "drift.frontier[{}] uses the specialized stage but the config names no specialized "
+          "model",
+          i));
+    }
+    if (p.specialized && !(p.c_low <= p.c_high)) {
+      return bad(fmt::format("drift.frontier[{}]: c_low ({}) must not exceed c_high ({})", i,
+                             p.c_low, p.c_high));
+    }
+  }
   return absl::OkStatus();
+}
+
+OperatingPoint OwnOperatingPoint(const CascadeConfig& c) {
+  OperatingPoint p;
+  p.diff_threshold = c.diff.threshold;
+  p.specialized = c.specialized_enabled();
+  p.c_low = c.c_low;
+  p.c_high = c.c_high;
+  return p;
+}
+
+std::vector<OperatingPoint> DriftFrontier(const CascadeConfig& c) {
+  std::vector<OperatingPoint> frontier = {OwnOperatingPoint(c)};
+  frontier.insert(frontier.end(), c.drift.frontier.begin(), c.drift.frontier.end());
+  if (frontier.back().specialized) {
+    OperatingPoint safest;
+    safest.diff_threshold = frontier.back().diff_threshold;
+    safest.specialized = false;
+    frontier.push_back(safest);
+  }
+  return frontier;
 }
 
 std::string CascadeConfigToJson(const CascadeConfig& c) {
@@ -298,6 +385,28 @@ std::string CascadeConfigToJson(const CascadeConfig& c) {
     j["specialized"] = s;
   }
   j["reference"] = spec_json(c.reference);
+  const DriftConfig& dc = c.drift;
+  if (dc.fp_target || dc.fn_target || !dc.frontier.empty()) {
+    // NaN expectations become null (JSON has no NaN) and read back as unknown.
+    auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+    json drift = json::object();
+    if (dc.fp_target) drift["fp_target"] = *dc.fp_target;
+    if (dc.fn_target) drift["fn_target"] = *dc.fn_target;
+    json frontier = json::array();
+    for (const OperatingPoint& p : dc.frontier) {
+      json step = {{"diff_threshold", p.diff_threshold}, {"specialized", p.specialized}};
+      if (p.specialized) {
+        step["c_low"] = p.c_low;
+        step["c_high"] = p.c_high;
+      }
+      step["expected_fp_rate"] = number(p.expected_fp_rate);
+      step["expected_fn_rate"] = number(p.expected_fn_rate);
+      step["cost_ms_per_frame"] = number(p.cost_ms_per_frame);
+      frontier.push_back(step);
+    }
+    drift["frontier"] = frontier;
+    j["drift"] = drift;
+  }
   return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 

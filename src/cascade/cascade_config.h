@@ -22,14 +22,23 @@
 //   "reference": {
 //     "model": "hog" | "name" | "path.onnx" | "path.cfg", "weights": "path.weights",
 //     "names": "coco.names", "version": -1
+//   },
+//   "drift": {                        // what `run --on-drift` steps along
+//     "fp_target": 0.05, "fn_target": 0.05,
+//     "frontier": [                   // settings safer than the config's own, cheapest first
+//       {"diff_threshold": 8.0, "specialized": true, "c_low": 0.05, "c_high": 0.95,
+//        "expected_fp_rate": 0.01, "expected_fn_rate": 0.02, "cost_ms_per_frame": 3.1}
+//     ]
 //   }
 // }
 // Relative file paths are resolved against the config file's directory.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/roi.h"
@@ -38,6 +47,29 @@
 #include "opencv2/core.hpp"
 
 namespace dnoscope::cascade {
+
+// A setting the cascade can switch to while it runs (a drift response): the
+// difference threshold and the specialized stage's thresholds, or the
+// specialized stage left out (every changed frame goes to the reference).
+// Skip, resolutions and models stay as configured.
+struct OperatingPoint {
+  double diff_threshold = 0;
+  bool specialized = true;
+  float c_low = 0;
+  float c_high = 1;
+  // What the optimizer expected of it on its fitting range; NaN: unknown.
+  double expected_fp_rate = std::numeric_limits<double>::quiet_NaN();
+  double expected_fn_rate = std::numeric_limits<double>::quiet_NaN();
+  double cost_ms_per_frame = std::numeric_limits<double>::quiet_NaN();
+};
+
+struct DriftConfig {
+  // The per-frame error rates the run is held to (the optimizer's targets).
+  std::optional<double> fp_target;
+  std::optional<double> fn_target;
+  // Settings safer than the config's own, cheapest first.
+  std::vector<OperatingPoint> frontier;
+};
 
 struct CascadeConfig {
   // Query.
@@ -62,6 +94,9 @@ struct CascadeConfig {
   // Reference detector.
   models::ModelSpec reference{.model = "hog"};
 
+  // Drift response settings (used by `run --on-drift`).
+  DriftConfig drift;
+
   bool specialized_enabled() const { return !specialized.model.empty(); }
 };
 
@@ -73,6 +108,14 @@ absl::StatusOr<CascadeConfig> ParseCascadeConfig(std::string_view json_text,
 
 // Reads and parses a config file (paths relative to its directory).
 absl::StatusOr<CascadeConfig> ReadCascadeConfig(const std::string& path);
+
+// The config's own setting (the first operating point).
+OperatingPoint OwnOperatingPoint(const CascadeConfig& config);
+
+// The settings a drift response steps along, cheapest first: the config's
+// own, drift.frontier, and last, when the safest so far still uses the
+// specialized stage, that setting without it.
+std::vector<OperatingPoint> DriftFrontier(const CascadeConfig& config);
 
 // Checks cross-field consistency: thresholds ordered, sizes positive, skip >= 1,
 // background image given for background mode.

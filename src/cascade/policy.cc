@@ -59,8 +59,16 @@ Routing CascadePolicy::RouteFrame(bool sampled, bool corrupt,
 }
 
 bool CascadePolicy::DecideSpecialized(float confidence, FrameResult* r) const {
+  OperatingPoint own;
+  own.c_low = options_.c_low;
+  own.c_high = options_.c_high;
+  return DecideSpecialized(confidence, own, r);
+}
+
+bool CascadePolicy::DecideSpecialized(float confidence, const OperatingPoint& point,
+                                      FrameResult* r) const {
   r->specialized_confidence = confidence;
-  const Verdict verdict = JudgeConfidence(confidence, options_.c_low, options_.c_high);
+  const Verdict verdict = JudgeConfidence(confidence, point.c_low, point.c_high);
   if (verdict == Verdict::kUnsure) return true;
   r->status = FrameStatus::kSpecialized;
   r->label = verdict == Verdict::kPresent;

@@ -107,8 +107,17 @@ class CascadePolicy {
 
   // Records `confidence` in `r`; when certain, sets the row's status
   // (kSpecialized) and label and returns false; true when the reference
-  // must decide.
+  // must decide. The thresholds are the options' or, while a drift response
+  // changed the setting, `point`'s.
   bool DecideSpecialized(float confidence, labels::FrameResult* r) const;
+  bool DecideSpecialized(float confidence, const OperatingPoint& point,
+                         labels::FrameResult* r) const;
+
+  // Whether a frame routed to the models goes to the specialized stage
+  // first under `point` (otherwise straight to the reference).
+  bool UsesSpecialized(const OperatingPoint& point) const {
+    return options_.specialized && point.specialized;
+  }
 
   // The reference's answer: `boxes` in full-frame pixels, class ids
   // indexing `class_names`. Sets status kReference, the label and the

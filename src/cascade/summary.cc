@@ -81,6 +81,7 @@ std::string SummaryToJson(const CascadeSummary& s, const video::VideoInfo& video
     j["audit"] = nlohmann::json::parse(AuditToJson(*s.audit));
     j["audit"]["failures"] = s.audit_failures;
   }
+  if (s.drift) j["drift"] = nlohmann::json::parse(DriftToJson(*s.drift));
   return j.dump(2);
 }
 
@@ -123,6 +124,15 @@ std::string SummaryToTable(const CascadeSummary& s, const video::VideoInfo& vide
                          st.label ? "present" : "absent ", st.frames, st.audited, st.wrong);
     }
   }
+  if (s.drift) {
+    const DriftReport& d = *s.drift;
+    out += fmt::format(
+        "drift          {} (targets FP {:.1f}%, FN {:.1f}%): {} detected, {} tightened, {} "
+        "relaxed{}; ends at step {} of 0..{}\n",
+        DriftModeName(d.mode), 100 * d.fp_target, 100 * d.fn_target, d.detections, d.tightenings,
+        d.relaxations, d.fallen_back ? ", fell back" : "", d.step, d.frontier.size() - 1);
+    for (const DriftChange& c : d.changes) out += "  " + DriftChangeText(c, d) + "\n";
+  }
   return out;
 }
 
@@ -132,7 +142,8 @@ std::string StatusShareLine(const CascadeSummary& s) {
                      100 * Share(s, FrameStatus::kSpecialized),
                      100 * Share(s, FrameStatus::kReference), 100 * Share(s, FrameStatus::kSkipped),
                      s.positive_frames) +
-         (s.audit ? " | " + AuditProgressText(*s.audit) : std::string());
+         (s.audit ? " | " + AuditProgressText(*s.audit) : std::string()) +
+         (s.drift ? " | " + DriftProgressText(*s.drift) : std::string());
 }
 
 std::string ReportToJson(const RunReport& report) {

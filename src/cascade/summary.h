@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cascade/audit.h"
+#include "cascade/drift.h"
 #include "labels/prediction_csv.h"
 #include "models/model_stage.h"
 #include "video/frame_source.h"
@@ -65,6 +66,8 @@ struct CascadeSummary {
   std::optional<AuditEstimate> audit;
   // Audit requests the reference failed (their frames are not counted).
   int64_t audit_failures = 0;
+  // The drift response, when the run has one.
+  std::optional<DriftReport> drift;
 };
 
 struct RunReport {

@@ -127,6 +127,12 @@ absl::StatusOr<std::unique_ptr<DifferenceDetector>> DifferenceDetector::Create(
   return detector;
 }
 
+absl::Status DifferenceDetector::SetThreshold(double threshold) {
+  if (!(threshold >= 0)) return absl::InvalidArgumentError(fmt::format("bad threshold {}", threshold));
+  options_.threshold = threshold;
+  return absl::OkStatus();
+}
+
 DiffDecision DifferenceDetector::Process(int64_t frame_index, const cv::Mat& frame) {
   if (!IsBgrFrame(frame, options_.width, options_.height)) return RejectFrame(frame_index, frame);
   switch (options_.reference) {

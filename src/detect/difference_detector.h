@@ -106,6 +106,10 @@ class DifferenceDetector {
 
   const DiffOptions& options() const { return options_; }
 
+  // Changes the threshold from the next Process() on (a drift response);
+  // the reference state is kept. InvalidArgument for a negative or NaN one.
+  absl::Status SetThreshold(double threshold);
+
  private:
   explicit DifferenceDetector(DiffOptions options) : options_(std::move(options)) {}
 
