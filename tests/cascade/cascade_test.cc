@@ -9,6 +9,7 @@
 #include <map>
 #include <vector>
 
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "models/local_stage.h"
 #include "opencv2/imgcodecs.hpp"
@@ -22,6 +23,7 @@ using labels::FrameStatus;
 using testing::FakeClassifier;
 using testing::FakeDetector;
 using testing::FakeFrameSource;
+using testing::FakeIndexedClassifier;
 
 constexpr int kW = 64;
 constexpr int kH = 48;
@@ -317,6 +319,159 @@ TEST(CascadeAuditTest, BadAuditOptionsAreRefusedAtCreate) {
   options.audit.rate = 2;
   auto cascade = Cascade::Create(BaseConfig(), options, {nullptr, ref_stage.get()});
   EXPECT_EQ(cascade.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A scene that changes at frame 600: a person on every fourth frame; the
+// specialized model is confident and right before, and after it says 0.3
+// for the person frames (absent under c_low 0.4: false negatives). The
+// frontier's next step (c_low 0.2) sends those to the reference.
+constexpr int kSceneFrames = 1200;
+constexpr int kSceneChange = 600;
+constexpr int kDriftWindow = 32;
+
+bool PersonInScene(int64_t frame) { return frame % 4 == 0; }
+
+struct DriftRun {
+  std::vector<FrameResult> rows;
+  absl::StatusOr<CascadeSummary> summary;
+  std::vector<int64_t> specialized_calls;
+};
+
+DriftRun RunScene(DriftMode mode, int max_model_frames = 64, int max_batch = 1) {
+  CascadeConfig config = BaseConfig();
+  config.diff_enabled = false;
+  config.specialized.model = "spec";
+  config.c_low = 0.4f;
+  config.c_high = 0.6f;
+  config.drift.fp_target = 0.05;
+  config.drift.fn_target = 0.05;
+  config.drift.frontier = {{.diff_threshold = 1.0, .specialized = true, .c_low = 0.2f, .c_high = 0.6f}};
+  std::map<int64_t, std::vector<models::BoxDetection>> truth;
+  std::vector<video::Frame> frames;
+  for (int i = 0; i < kSceneFrames; ++i) {
+    frames.push_back(MakeFrame(i, static_cast<uint8_t>(i % 200)));
+    if (PersonInScene(i)) truth[i] = {PersonAt(10, 10)};
+  }
+  auto classifier = std::make_unique<FakeIndexedClassifier>([](int64_t f) {
+    if (!PersonInScene(f)) return 0.05f;
+    return f < kSceneChange ? 0.95f : 0.3f;
+  });
+  auto calls = classifier->calls;
+  std::unique_ptr<models::ModelStage> spec_stage = models::MakeLocalStage(std::move(classifier));
+  std::unique_ptr<models::ModelStage> ref_stage = models::MakeLocalStage(Detector(truth));
+  CascadeOptions options;
+  options.max_window_frames = kDriftWindow;
+  options.max_model_frames = max_model_frames;
+  options.specialized_batching.max_batch = max_batch;
+  options.specialized_batching.max_delay = std::chrono::microseconds(max_batch > 1 ? 500 : 0);
+  options.audit.rate = 0.2;
+  options.audit.seed = 3;
+  options.drift.mode = mode;
+  options.drift.window_rows = 400;
+  options.drift.min_audits = 20;
+  DriftRun out{{}, absl::UnknownError("not run"), {}};
+  auto cascade = Cascade::Create(config, options, {spec_stage.get(), ref_stage.get()});
+  EXPECT_TRUE(cascade.ok()) << cascade.status();
+  if (!cascade.ok()) return out;
+  FakeFrameSource source(std::move(frames), kW, kH, absl::OkStatus());
+  out.summary = (*cascade)->Run(source, [&](const FrameResult& r) {
+    out.rows.push_back(r);
+    return absl::OkStatus();
+  });
+  cascade->reset();
+  spec_stage.reset();  // joins its worker: `calls` is complete
+  out.specialized_calls = *calls;
+  return out;
+}
+
+std::string Rows(const std::vector<FrameResult>& rows) {
+  std::string s;
+  for (const FrameResult& r : rows) {
+    s += fmt::format("{} {} {} {}\n", r.frame, r.label, labels::FrameStatusName(r.status),
+                     r.audited);
+  }
+  return s;
+}
+
+TEST(CascadeDriftTest, TightenStepsToTheSaferSettingAfterTheSceneChanges) {
+  DriftRun out = RunScene(DriftMode::kTighten);
+  ASSERT_TRUE(out.summary.ok()) << out.summary.status();
+  ASSERT_EQ(out.rows.size(), static_cast<size_t>(kSceneFrames));
+  ASSERT_TRUE(out.summary->drift.has_value());
+  const DriftReport& d = *out.summary->drift;
+  ASSERT_EQ(d.changes.size(), 1u) << DriftToJson(d);
+  const DriftChange& c = d.changes[0];
+  EXPECT_EQ(c.action, "tighten");
+  EXPECT_EQ(c.to_step, 1);
+  EXPECT_GE(c.decided_at, kSceneChange);
+  EXPECT_EQ(c.effective_from, c.decided_at + kDriftWindow);
+  EXPECT_EQ(d.step, 1);
+  for (const FrameResult& r : out.rows) {
+    SCOPED_TRACE(r.frame);
+    const bool person = PersonInScene(r.frame);
+    if (r.frame < kSceneChange || r.frame >= c.effective_from) {
+      EXPECT_EQ(r.label, person);
+      if (r.frame >= c.effective_from && person) EXPECT_EQ(r.status, FrameStatus::kReference);
+    } else if (person) {
+      // Decided under the old setting: the misses the audit found.
+      EXPECT_FALSE(r.label);
+      EXPECT_EQ(r.status, FrameStatus::kSpecialized);
+    }
+  }
+  const std::string table = SummaryToTable(*out.summary, {});
+  EXPECT_NE(table.find("1 tightened"), std::string::npos) << table;
+}
+
+TEST(CascadeDriftTest, FallbackSendsEveryChangedFrameToTheReference) {
+  DriftRun out = RunScene(DriftMode::kFallback);
+  ASSERT_TRUE(out.summary.ok()) << out.summary.status();
+  const DriftReport& d = *out.summary->drift;
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_TRUE(d.fallen_back);
+  const int64_t from = d.changes[0].effective_from;
+  EXPECT_EQ(d.step, static_cast<int>(d.frontier.size()) - 1);
+  for (const FrameResult& r : out.rows) {
+    if (r.frame < from) continue;
+    EXPECT_EQ(r.status, FrameStatus::kReference) << r.frame;
+    EXPECT_EQ(r.label, PersonInScene(r.frame)) << r.frame;
+  }
+  // The specialized stage saw no frame from the switch on.
+  for (int64_t f : out.specialized_calls) EXPECT_LT(f, from);
+}
+
+TEST(CascadeDriftTest, WarnCountsButKeepsTheRows) {
+  DriftRun warn = RunScene(DriftMode::kWarn);
+  DriftRun off = RunScene(DriftMode::kOff);
+  ASSERT_TRUE(warn.summary.ok() && off.summary.ok());
+  EXPECT_EQ(Rows(warn.rows), Rows(off.rows));
+  EXPECT_GE(warn.summary->drift->detections, 1);
+  EXPECT_EQ(warn.summary->drift->step, 0);
+  EXPECT_FALSE(off.summary->drift.has_value());
+}
+
+TEST(CascadeDriftTest, RowsDoNotDependOnBatchingOrModelFramesInFlight) {
+  const DriftRun a = RunScene(DriftMode::kTighten, /*max_model_frames=*/1, /*max_batch=*/1);
+  const DriftRun b = RunScene(DriftMode::kTighten, /*max_model_frames=*/64, /*max_batch=*/8);
+  ASSERT_TRUE(a.summary.ok() && b.summary.ok());
+  EXPECT_EQ(Rows(a.rows), Rows(b.rows));
+  EXPECT_EQ(DriftToJson(*a.summary->drift), DriftToJson(*b.summary->drift));
+}
+
+TEST(CascadeDriftTest, ADriftResponseNeedsTheAuditAndTargets) {
+  std::unique_ptr<models::ModelStage> ref_stage = models::MakeLocalStage(Detector({}));
+  CascadeConfig config = BaseConfig();
+  CascadeOptions options;
+  options.drift.mode = DriftMode::kTighten;
+  auto no_audit = Cascade::Create(config, options, {nullptr, ref_stage.get()});
+  EXPECT_EQ(no_audit.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_audit.status().message().find("audit"), std::string::npos);
+  options.audit.rate = 0.1;
+  auto no_targets = Cascade::Create(config, options, {nullptr, ref_stage.get()});
+  EXPECT_EQ(no_targets.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_targets.status().message().find("fn_target"), std::string::npos);
+  config.drift.fp_target = 0.1;
+  config.drift.fn_target = 0.1;
+  EXPECT_TRUE(Cascade::Create(config, options, {nullptr, ref_stage.get()}).ok());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // from tables, counting their calls.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,6 +73,39 @@ class FakeDetector : public models::Model {
 
  private:
   std::map<int64_t, std::vector<models::BoxDetection>> boxes_;
+  models::ModelMetadata metadata_;
+};
+
+// Classifier answering "frame_index" with confidence(frame); records the
+// frames asked for.
+class FakeIndexedClassifier : public models::Model {
+ public:
+  explicit FakeIndexedClassifier(std::function<float(int64_t)> confidence)
+      : confidence_(std::move(confidence)) {
+    metadata_.name = "fake_indexed_classifier";
+    metadata_.backend = "fake";
+    metadata_.kind = models::ModelKind::kClassifier;
+    metadata_.inputs = {{"images", DataType::kUint8, {-1, 50, 50, 3}},
+                        {models::kFrameIndexInput, DataType::kInt64, {-1}}};
+    metadata_.outputs = {{"confidence", DataType::kFp32, {-1, 1}}};
+    metadata_.max_batch_size = 64;
+  }
+  const models::ModelMetadata& metadata() const override { return metadata_; }
+  absl::StatusOr<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override {
+    const Tensor* index = FindTensor(inputs, models::kFrameIndexInput);
+    if (index == nullptr) return absl::InvalidArgumentError("frame_index missing");
+    std::vector<float> out;
+    for (int64_t frame : index->Values<int64_t>()) {
+      calls->push_back(frame);
+      out.push_back(confidence_(frame));
+    }
+    return std::vector<Tensor>{
+        Tensor::Fp32("confidence", {static_cast<int64_t>(out.size()), 1}, out)};
+  }
+  std::shared_ptr<std::vector<int64_t>> calls = std::make_shared<std::vector<int64_t>>();
+
+ private:
+  std::function<float(int64_t)> confidence_;
   models::ModelMetadata metadata_;
 };
 
